@@ -1,0 +1,93 @@
+"""Tables of the event store: the append-only event log and the aggregate snapshots.
+
+Events are written only by `eventstore.store.EventStore.append` (like Django's `LogEntry`, one
+method writes the log). The model and its queryset refuse every other write, the admin is read
+only, and on PostgreSQL a trigger refuses UPDATE and DELETE on the table itself.
+"""
+
+from django.db import models
+
+
+class AppendOnlyViolation(Exception):
+    """An attempt to change or remove an event, or to write one around the store."""
+
+
+_REFUSAL = "The event log is append-only: events are written by EventStore.append and never changed."
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def delete(self):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+
+class Event(models.Model):
+    """One recorded domain event. Read through `EventStore`; the ORM model serves the admin."""
+
+    position = models.BigAutoField(primary_key=True)
+    # The id of the writing transaction (PostgreSQL's pg_current_xact_id(), 0 on SQLite). Global
+    # reads go in (transaction_id, position) order; see eventstore.store for why.
+    transaction_id = models.BigIntegerField(default=0, editable=False)
+    stream_id = models.CharField(max_length=200)
+    category = models.CharField(max_length=100)
+    version = models.PositiveIntegerField()
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=100)
+    data = models.JSONField()
+    metadata = models.JSONField()
+    recorded_at = models.DateTimeField(db_index=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream_id", "version"], name="eventstore_stream_version_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["transaction_id", "position"], name="eventstore_log_order"),
+            models.Index(fields=["category", "transaction_id", "position"], name="eventstore_category_order"),
+            models.Index(fields=["event_type", "transaction_id", "position"], name="eventstore_type_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}@{self.version} {self.event_type}"
+
+    def save(self, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyViolation(_REFUSAL)
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.metadata.get("correlation_id")
+
+    @property
+    def causation_id(self) -> str | None:
+        return self.metadata.get("causation_id")
+
+
+class Snapshot(models.Model):
+    """The latest snapshot of one aggregate's state; a cache, rebuilt from the stream if absent."""
+
+    stream_id = models.CharField(max_length=200, primary_key=True)
+    aggregate_type = models.CharField(max_length=100)
+    # Bumped by the aggregate class when its state shape changes; older snapshots are ignored.
+    schema_version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()
+    state = models.JSONField()
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}@{self.version}"

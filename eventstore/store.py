@@ -1,0 +1,445 @@
+"""The event store: an append-only log of events grouped in streams.
+
+Public API::
+
+    store = EventStore()                      # on the "default" database
+    result = store.append("order-42", [NewEvent("OrderPlaced", {...})], NO_STREAM)
+    store.read_stream("order-42")             # forwards from version 0
+    store.read_stream("order-42", backwards=True, limit=1)   # the last event
+    store.read_all(after=checkpoint, categories=["order"], limit=500)
+    for event in store.iter_all(event_types=["OrderPlaced"]): ...
+
+Streams and versions. An event belongs to one stream (`order-42`); its version is its 0-based
+place in that stream; the stream's category is the part of its id before the first `-`.
+
+Expected versions (as in EventStoreDB). `append` takes an exact version (the version of the last
+event the caller saw), `NO_STREAM` (the stream must not exist), `STREAM_EXISTS` or `ANY`. A mismatch
+raises `WrongExpectedVersion` and writes nothing. Appending events whose ids are already in the
+stream at the same place is an idempotent success that writes nothing; an event id reused anywhere
+else raises `DuplicateEventId`.
+
+Global order without gaps. On PostgreSQL transactions commit out of `position` order: a reader that
+checkpoints on `position` alone passes over an event whose transaction commits after one with a
+higher position. So every event records the id of its writing transaction (`pg_current_xact_id()`),
+global reads return only events of transactions older than the oldest one still running
+(`pg_snapshot_xmin`), ordered by `(transaction_id, position)`, and checkpoints are such pairs
+(`Checkpoint`). Every transaction that could still commit has an id at or above that bound, so it
+sorts after any checkpoint taken so far: no reader skips an event, and writers never wait on a
+shared lock. A rolled-back append leaves a hole in `position` that nobody waits for.
+
+Make the append the first write of its transaction: a transaction takes its id at its first write,
+and the id must be taken after the previous event of the stream committed, or a later version would
+sort before an earlier one. The store checks this for the stream it appends to and raises
+`TransactionOrderConflict` (retry in a new transaction) when it does not hold. On SQLite writers
+are serialised, transaction ids are 0 and `position` alone orders the log.
+
+Metadata carries `correlation_id` (the input message that started the flow; an event appended
+without one starts its own flow and gets its own id) and `causation_id` (the event that caused this
+one; see `caused_by`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+__all__ = [
+    "ANY",
+    "NO_STREAM",
+    "STREAM_EXISTS",
+    "AppendResult",
+    "Checkpoint",
+    "ConcurrencyError",
+    "DuplicateEventId",
+    "EventStore",
+    "EventStoreError",
+    "NewEvent",
+    "RecordedEvent",
+    "TransactionOrderConflict",
+    "WrongExpectedVersion",
+    "caused_by",
+    "category_of",
+]
+
+
+class _ExpectedVersion(str):
+    """A named expected-version form (ANY, NO_STREAM, STREAM_EXISTS)."""
+
+
+ANY = _ExpectedVersion("any")
+NO_STREAM = _ExpectedVersion("no_stream")
+STREAM_EXISTS = _ExpectedVersion("stream_exists")
+
+ExpectedVersion = int | _ExpectedVersion
+
+
+class EventStoreError(Exception):
+    """Base of the event store's errors."""
+
+
+class ConcurrencyError(EventStoreError):
+    """Another writer got there first; reload and retry in a new transaction."""
+
+
+class WrongExpectedVersion(ConcurrencyError):
+    def __init__(self, stream_id: str, expected: ExpectedVersion, actual: int) -> None:
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        shown = "no stream" if actual < 0 else actual
+        super().__init__(f"Stream {stream_id!r}: expected version {expected}, actual version {shown}.")
+
+
+class TransactionOrderConflict(ConcurrencyError):
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        super().__init__(
+            f"Stream {stream_id!r}: its last event was written by a transaction that began writing after "
+            "this one; make the append the first write of its transaction and retry in a new transaction."
+        )
+
+
+class DuplicateEventId(EventStoreError):
+    def __init__(self, event_ids: Sequence[uuid.UUID]) -> None:
+        self.event_ids = tuple(event_ids)
+        ids = ", ".join(str(i) for i in self.event_ids)
+        super().__init__(f"Event ids already used elsewhere in the log: {ids}.")
+
+
+def category_of(stream_id: str) -> str:
+    """The category of a stream: the part of its id before the first `-`."""
+    return stream_id.split("-", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append. `data` and `metadata` must be JSON objects (money as strings)."""
+
+    event_type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+class Checkpoint(NamedTuple):
+    """A place in the global log: events are read strictly after it."""
+
+    transaction_id: int
+    position: int
+
+
+START = Checkpoint(-1, 0)
+Checkpoint.START = START  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    transaction_id: int
+    stream_id: str
+    version: int
+    event_id: uuid.UUID
+    event_type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.transaction_id, self.position)
+
+    @property
+    def category(self) -> str:
+        return category_of(self.stream_id)
+
+    @property
+    def correlation_id(self) -> str:
+        return self.metadata["correlation_id"]
+
+    @property
+    def causation_id(self) -> str | None:
+        return self.metadata.get("causation_id")
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    stream_id: str
+    #: The version of the last event now in the stream: the expected version for the next append.
+    version: int
+    #: Positions of the events written (empty for an idempotent repeat).
+    positions: tuple[int, ...]
+
+
+def caused_by(cause: RecordedEvent, **extra: Any) -> dict[str, Any]:
+    """Metadata for an event caused by `cause`: same correlation id, `cause` as causation."""
+    return {**extra, "correlation_id": cause.correlation_id, "causation_id": str(cause.event_id)}
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+_TABLE = "eventstore_event"
+_COLUMNS = "position, transaction_id, stream_id, version, event_id, event_type, data, metadata, recorded_at"
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """What differs between PostgreSQL and SQLite; the statements are otherwise the same."""
+
+    transaction_id: str  # SQL for the writing transaction's id
+    head_written_before_us: str  # SQL condition on the stream's head row, alias h
+    visible: str  # SQL condition: the event's transaction ended before every running one began
+    json_param: str
+    native_uuid: bool
+
+    def row_to_event(self, row: tuple) -> RecordedEvent:
+        position, txid, stream_id, version, event_id, event_type, data, metadata, recorded_at = row
+        if not self.native_uuid:
+            event_id = uuid.UUID(event_id)
+            recorded_at = recorded_at.replace(tzinfo=UTC)
+        return RecordedEvent(
+            position, txid, stream_id, version, event_id, event_type, json.loads(data), json.loads(metadata), recorded_at
+        )
+
+
+_POSTGRESQL = _Dialect(
+    transaction_id="pg_current_xact_id()::text::bigint",
+    head_written_before_us="h.transaction_id <= pg_current_xact_id()::text::bigint",
+    visible="transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    json_param="%s::jsonb",
+    native_uuid=True,
+)
+_SQLITE = _Dialect(
+    transaction_id="0",
+    head_written_before_us="1 = 1",
+    visible="1 = 1",
+    json_param="%s",
+    native_uuid=False,
+)
+
+
+def _dumps(value: dict[str, Any], what: str) -> str:
+    if not isinstance(value, dict):
+        raise TypeError(f"Event {what} must be a JSON object (a dict), not {type(value).__name__}.")
+    # allow_nan=False: NaN and Infinity are not JSON, and PostgreSQL would refuse them anyway.
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+class EventStore:
+    """The event store on one Django database (`using`, default "default")."""
+
+    def __init__(self, *, using: str = DEFAULT_DB_ALIAS, page_size: int = 1000) -> None:
+        self.using = using
+        self.page_size = page_size
+
+    def __repr__(self) -> str:
+        return f"EventStore(using={self.using!r})"
+
+    @property
+    def _dialect(self) -> _Dialect:
+        return _POSTGRESQL if connections[self.using].vendor == "postgresql" else _SQLITE
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected_version: ExpectedVersion
+    ) -> AppendResult:
+        """Append `events` to `stream_id` if it is at `expected_version`, all or nothing.
+
+        Raises `WrongExpectedVersion`, `TransactionOrderConflict` (both `ConcurrencyError`: retry
+        in a new transaction) or `DuplicateEventId`.
+        """
+        events = list(events)
+        if not events:
+            raise ValueError("append needs at least one event.")
+        if len({e.event_id for e in events}) != len(events):
+            raise ValueError("append was given the same event id twice.")
+        _check_expected_version(expected_version)
+        while True:
+            try:
+                # A savepoint when nested, so a refused append leaves no partial write behind.
+                with transaction.atomic(using=self.using):
+                    return self._insert(stream_id, events, expected_version)
+            except _LostRace:
+                continue  # ANY or STREAM_EXISTS lost a race to another writer: read the new head.
+
+    def _insert(self, stream_id: str, events: list[NewEvent], expected: ExpectedVersion) -> AppendResult:
+        if isinstance(expected, int):
+            head = expected
+        elif expected == NO_STREAM:
+            head = -1
+        else:
+            head = self.stream_version(stream_id)
+            if head < 0 and expected == STREAM_EXISTS:
+                raise WrongExpectedVersion(stream_id, expected, head)
+        dialect = self._dialect
+        connection = connections[self.using]
+        now = connection.ops.adapt_datetimefield_value(datetime.now(UTC))
+        rows, params = [], []
+        for offset, event in enumerate(events, start=1):
+            rows.append(f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param})")
+            params += [
+                head + offset,
+                event.event_id if dialect.native_uuid else event.event_id.hex,
+                event.event_type,
+                _dumps(event.data, "data"),
+                _dumps(_with_correlation(event), "metadata"),
+            ]
+        # The rows go in only if the stream's head is the expected one and was written by an older
+        # transaction; the unique (stream_id, version) and event_id constraints turn a concurrent
+        # writer or a repeat into skipped rows, examined by _refusal.
+        if head >= 0:
+            gate = (
+                f"EXISTS (SELECT 1 FROM {_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
+                f" AND {dialect.head_written_before_us})"
+            )
+            gate_params = [stream_id, head]
+        else:
+            gate, gate_params = "1 = 1", []
+        sql = (
+            f"INSERT INTO {_TABLE} (transaction_id, stream_id, category, recorded_at,"
+            " version, event_id, event_type, data, metadata)"
+            f" SELECT {dialect.transaction_id}, %s, %s, %s,"
+            " v.column1, v.column2, v.column3, v.column4, v.column5"
+            f" FROM (VALUES {', '.join(rows)}) AS v WHERE {gate}"
+            " ON CONFLICT DO NOTHING RETURNING position"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [stream_id, category_of(stream_id), now, *params, *gate_params])
+            positions = tuple(sorted(row[0] for row in cursor.fetchall()))
+        if len(positions) == len(events):
+            return AppendResult(stream_id, head + len(events), positions)
+        return self._refusal(stream_id, events, head, expected, inserted=positions)
+
+    def _refusal(
+        self, stream_id: str, events: list[NewEvent], head: int, expected: ExpectedVersion, *, inserted: tuple
+    ) -> AppendResult:
+        """Some rows were skipped: an idempotent repeat (returned), or a conflict (raised)."""
+        ids = [e.event_id for e in events]
+        native = self._dialect.native_uuid
+        where = "event_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
+        found = {
+            e.event_id: e
+            for e in self._select(where, [i if native else i.hex for i in ids], order="position")
+            if e.position not in inserted
+        }
+        actual = self.stream_version(stream_id)
+        if not inserted and len(found) == len(ids):
+            first = found[ids[0]].version if expected in (ANY, STREAM_EXISTS) else head + 1
+            if all(found[i].stream_id == stream_id and found[i].version == first + n for n, i in enumerate(ids)):
+                return AppendResult(stream_id, actual, ())
+        if found:
+            raise DuplicateEventId(list(found))
+        if head >= 0 and actual == head:
+            raise TransactionOrderConflict(stream_id)
+        if expected in (ANY, STREAM_EXISTS):
+            raise _LostRace()
+        raise WrongExpectedVersion(stream_id, expected, actual)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def stream_version(self, stream_id: str) -> int:
+        """The version of the stream's last event, or -1 if the stream does not exist."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT version FROM {_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
+            )
+            row = cursor.fetchone()
+        return -1 if row is None else row[0]
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int | None = None,
+        backwards: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from `from_version` (inclusive), forwards or backwards.
+
+        Forwards starts at version 0 by default, backwards at the last event.
+        """
+        if backwards:
+            where, order = "stream_id = %s AND version <= %s", "version DESC"
+            bound = from_version if from_version is not None else 2**31
+        else:
+            where, order = "stream_id = %s AND version >= %s", "version"
+            bound = from_version or 0
+        return self._select(where, [stream_id, bound], order=order, limit=limit)
+
+    def read_all(
+        self,
+        *,
+        after: Checkpoint = START,
+        categories: Iterable[str] | None = None,
+        event_types: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Up to `limit` events of the whole log after `after`, in log order, optionally filtered.
+
+        Gap-safe: a later call with the last event's checkpoint never misses an event, whatever
+        order concurrent writers commit in. Events of the calling transaction are not seen.
+        """
+        where = [self._dialect.visible, "(transaction_id, position) > (%s, %s)"]
+        params: list[Any] = [after[0], after[1]]
+        for column, values in (("category", categories), ("event_type", event_types)):
+            if values is not None:
+                values = list(values)
+                where.append(f"{column} IN ({', '.join(['%s'] * len(values))})" if values else "1 = 0")
+                params += values
+        return self._select(
+            " AND ".join(where), params, order="transaction_id, position", limit=limit or self.page_size
+        )
+
+    def iter_all(
+        self,
+        *,
+        after: Checkpoint = START,
+        categories: Iterable[str] | None = None,
+        event_types: Iterable[str] | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Every event after `after` that is visible now, page by page."""
+        categories = None if categories is None else list(categories)
+        event_types = None if event_types is None else list(event_types)
+        while True:
+            page = self.read_all(after=after, categories=categories, event_types=event_types)
+            yield from page
+            if len(page) < self.page_size:
+                return
+            after = page[-1].checkpoint
+
+    def head(self) -> Checkpoint:
+        """The checkpoint of the last visible event of the log (START for an empty log)."""
+        page = self._select(self._dialect.visible, [], order="transaction_id DESC, position DESC", limit=1)
+        return page[0].checkpoint if page else START
+
+    def _select(self, where: str, params: list, *, order: str, limit: int | None = None) -> list[RecordedEvent]:
+        sql = f"SELECT {_COLUMNS} FROM {_TABLE} WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params = [*params, limit]
+        row_to_event = self._dialect.row_to_event
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row_to_event(row) for row in cursor.fetchall()]
+
+
+class _LostRace(Exception):
+    """Internal: an ANY or STREAM_EXISTS append lost a race; `append` retries."""
+
+
+def _check_expected_version(expected: ExpectedVersion) -> None:
+    if isinstance(expected, bool) or not isinstance(expected, int | _ExpectedVersion):
+        raise TypeError(f"expected_version must be an int, ANY, NO_STREAM or STREAM_EXISTS, not {expected!r}.")
+    if isinstance(expected, int) and expected < 0:
+        raise ValueError("An exact expected version is 0 or more; use NO_STREAM for a new stream.")
+
+
+def _with_correlation(event: NewEvent) -> dict[str, Any]:
+    metadata = dict(event.metadata)
+    metadata.setdefault("correlation_id", str(event.event_id))
+    metadata.setdefault("causation_id", None)
+    return metadata
