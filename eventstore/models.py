@@ -46,6 +46,8 @@ class Event(models.Model):
     event_type = models.CharField(max_length=100)
     data = models.JSONField()
     metadata = models.JSONField()
+    # A copy of metadata["correlation_id"], so a whole flow is one indexed lookup on any database.
+    correlation_id = models.CharField(max_length=100, db_index=True)
     recorded_at = models.DateTimeField(db_index=True)
 
     objects = EventQuerySet.as_manager()
@@ -68,10 +70,6 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyViolation(_REFUSAL)
-
-    @property
-    def correlation_id(self) -> str | None:
-        return self.metadata.get("correlation_id")
 
     @property
     def causation_id(self) -> str | None:

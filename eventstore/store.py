@@ -280,13 +280,15 @@ class EventStore:
         now = connection.ops.adapt_datetimefield_value(datetime.now(UTC))
         rows, params = [], []
         for offset, event in enumerate(events, start=1):
-            rows.append(f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param})")
+            metadata = _with_correlation(event)
+            rows.append(f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param}, %s)")
             params += [
                 head + offset,
                 event.event_id if dialect.native_uuid else event.event_id.hex,
                 event.event_type,
                 _dumps(event.data, "data"),
-                _dumps(_with_correlation(event), "metadata"),
+                _dumps(metadata, "metadata"),
+                metadata["correlation_id"],
             ]
         # The rows go in only if the stream's head is the expected one and was written by an older
         # transaction; the unique (stream_id, version) and event_id constraints turn a concurrent
@@ -301,9 +303,9 @@ class EventStore:
             gate, gate_params = "1 = 1", []
         sql = (
             f"INSERT INTO {_TABLE} (transaction_id, stream_id, category, recorded_at,"
-            " version, event_id, event_type, data, metadata)"
+            " version, event_id, event_type, data, metadata, correlation_id)"
             f" SELECT {dialect.transaction_id}, %s, %s, %s,"
-            " v.column1, v.column2, v.column3, v.column4, v.column5"
+            " v.column1, v.column2, v.column3, v.column4, v.column5, v.column6"
             f" FROM (VALUES {', '.join(rows)}) AS v WHERE {gate}"
             " ON CONFLICT DO NOTHING RETURNING position"
         )
@@ -442,4 +444,6 @@ def _with_correlation(event: NewEvent) -> dict[str, Any]:
     metadata = dict(event.metadata)
     metadata.setdefault("correlation_id", str(event.event_id))
     metadata.setdefault("causation_id", None)
+    if not isinstance(metadata["correlation_id"], str) or not metadata["correlation_id"]:
+        raise TypeError("metadata correlation_id must be a non-empty string.")
     return metadata
