@@ -328,7 +328,9 @@ class EventStore:
             for e in self._select(where, [i if native else i.hex for i in ids], order="position")
             if e.position not in inserted
         }
-        actual = self.stream_version(stream_id)
+        # Rows this statement did insert are undone when the refusal rolls the savepoint back;
+        # the stream's real head is the last version of the others.
+        actual = self.stream_version(stream_id, excluding=inserted)
         if not inserted and len(found) == len(ids):
             first = found[ids[0]].version if expected in (ANY, STREAM_EXISTS) else head + 1
             if all(found[i].stream_id == stream_id and found[i].version == first + n for n, i in enumerate(ids)):
@@ -343,12 +345,13 @@ class EventStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def stream_version(self, stream_id: str) -> int:
+    def stream_version(self, stream_id: str, *, excluding: Sequence[int] = ()) -> int:
         """The version of the stream's last event, or -1 if the stream does not exist."""
+        sql = f"SELECT version FROM {_TABLE} WHERE stream_id = %s"
+        if excluding:
+            sql += f" AND position NOT IN ({', '.join(['%s'] * len(excluding))})"
         with connections[self.using].cursor() as cursor:
-            cursor.execute(
-                f"SELECT version FROM {_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
-            )
+            cursor.execute(f"{sql} ORDER BY version DESC LIMIT 1", [stream_id, *excluding])
             row = cursor.fetchone()
         return -1 if row is None else row[0]
 

@@ -1,0 +1,182 @@
+"""Concurrent writers and readers on real connections (threads, each with its own connection)."""
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections, transaction
+
+from eventstore.models import Event
+from eventstore.store import NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 30  # seconds any one wait may take before the test fails
+
+
+def in_threads(count: int, work: Callable[[int], object]) -> list[object]:
+    """Run work(0..count-1) in threads, each closing its database connection when done."""
+
+    def run(n: int) -> object:
+        try:
+            return work(n)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return [f.result(timeout=TIMEOUT * 2) for f in [pool.submit(run, n) for n in range(count)]]
+
+
+def test_eight_writers_on_one_stream_write_each_version_exactly_once():
+    """Each round all eight read the same head and append at once: one wins, seven are refused."""
+    store = EventStore()
+    store.append("order-1", [NewEvent("Opened", {})], NO_STREAM)
+    writers, rounds = 8, 12
+    barrier = threading.Barrier(writers, timeout=TIMEOUT)
+
+    def writer(n: int) -> tuple[list[int], int]:
+        won, lost = [], 0
+        for _ in range(rounds):
+            barrier.wait()
+            head = store.stream_version("order-1")
+            barrier.wait()  # everybody has read the same head
+            try:
+                result = store.append("order-1", [NewEvent("Written", {"writer": n})], head)
+                won.append(result.version)
+            except WrongExpectedVersion as refused:
+                assert refused.expected == head and refused.actual == head + 1
+                lost += 1
+        return won, lost
+
+    results = in_threads(writers, writer)
+    won = [version for versions, _ in results for version in versions]
+    assert sorted(won) == list(range(1, rounds + 1))  # each version written once, by one writer
+    assert sum(lost for _, lost in results) == rounds * (writers - 1)
+    recorded = EventStore().read_stream("order-1")
+    assert [e.version for e in recorded] == list(range(rounds + 1))
+    by_version = {e.version: e.data["writer"] for e in recorded[1:]}
+    for n, (versions, _) in enumerate(results):
+        assert all(by_version[v] == n for v in versions)
+
+
+def test_readers_polling_during_concurrent_writes_see_every_event_once_in_stream_order():
+    store = EventStore(page_size=50)
+    writers, per_writer = 4, 60
+    done = threading.Event()
+    seen: list = []
+
+    def reader() -> None:
+        checkpoint = store.head()
+        while True:
+            finished = done.is_set()
+            page = store.read_all(after=checkpoint)
+            seen.extend(page)
+            if page:
+                checkpoint = page[-1].checkpoint
+            elif finished:
+                return
+
+    def writer(n: int) -> None:
+        for version in range(per_writer):
+            expected = NO_STREAM if version == 0 else version - 1
+            store.append(f"order-w{n}", [NewEvent("Step", {"n": version})], expected)
+
+    polling = threading.Thread(target=lambda: (reader(), connections.close_all()))
+    polling.start()
+    try:
+        in_threads(writers, writer)
+    finally:
+        done.set()
+        polling.join(TIMEOUT)
+    assert not polling.is_alive()
+    assert len(seen) == writers * per_writer
+    assert len({e.event_id for e in seen}) == len(seen)
+    per_stream = defaultdict(list)
+    for event in seen:
+        per_stream[event.stream_id].append(event.version)
+    assert all(v == list(range(per_writer)) for v in per_stream.values())
+
+
+def test_a_rolled_back_append_leaves_a_hole_readers_do_not_wait_for():
+    store = EventStore()
+    store.append("order-1", [NewEvent("A", {})], NO_STREAM)
+
+    class Abandon(Exception):
+        pass
+
+    with pytest.raises(Abandon), transaction.atomic():
+        store.append("order-2", [NewEvent("Lost", {})], NO_STREAM)
+        raise Abandon
+    store.append("order-3", [NewEvent("C", {})], NO_STREAM)
+    log = store.read_all()
+    assert [e.stream_id for e in log] == ["order-1", "order-3"]
+    assert log[1].position > log[0].position + 1 or connection.vendor == "sqlite"
+    assert store.read_all(after=log[0].checkpoint) == [log[1]]
+
+
+@pytest.mark.postgresql
+def test_transactions_committing_out_of_position_order_are_not_skipped():
+    """T1 appends first (lower position) but commits after T2: a reader sees both, T1 first."""
+    store = EventStore()
+    t1_appended, t1_may_commit = threading.Event(), threading.Event()
+
+    def t1(_: int) -> None:
+        with transaction.atomic():
+            store.append("order-early", [NewEvent("A", {})], NO_STREAM)
+            t1_appended.set()
+            assert t1_may_commit.wait(TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(lambda: (t1(0), connections.close_all()))
+        assert t1_appended.wait(TIMEOUT)
+        in_threads(1, lambda _: store.append("order-late", [NewEvent("B", {})], NO_STREAM))
+
+        # T2 has committed with the higher position; a reader checkpointing on position alone
+        # would take it now and pass over T1 for ever.
+        [late] = Event.objects.filter(stream_id="order-late")
+        assert not Event.objects.filter(stream_id="order-early").exists()
+        assert store.read_all() == []  # the store waits for T1 instead
+
+        t1_may_commit.set()
+        slow.result(TIMEOUT)
+
+    log = store.read_all()
+    assert [e.stream_id for e in log] == ["order-early", "order-late"]
+    assert log[0].position < log[1].position == late.position
+    assert log[0].transaction_id < log[1].transaction_id
+
+
+@pytest.mark.postgresql
+def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_stream_backwards():
+    """T1 writes early (taking a transaction id), T2 then starts order-1 and commits; T1's append
+    to order-1 would sort before version 0, so it is refused, and succeeds in a new transaction."""
+    store = EventStore()
+    t1_wrote, t2_committed = threading.Event(), threading.Event()
+
+    def t1() -> str:
+        try:
+            with transaction.atomic():
+                store.append("audit-1", [NewEvent("Noted", {})], NO_STREAM)  # takes T1's id
+                t1_wrote.set()
+                assert t2_committed.wait(TIMEOUT)
+                store.append("order-1", [NewEvent("Second", {})], 0)
+        except TransactionOrderConflict:
+            store.append("order-1", [NewEvent("Second", {})], 0)  # a new transaction
+            return "retried"
+        finally:
+            connections.close_all()
+        return "appended"
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        outcome = pool.submit(t1)
+        assert t1_wrote.wait(TIMEOUT)
+        in_threads(1, lambda _: store.append("order-1", [NewEvent("First", {})], NO_STREAM))
+        t2_committed.set()
+        assert outcome.result(TIMEOUT) == "retried"
+
+    stream = [e for e in store.read_all() if e.stream_id == "order-1"]
+    assert [(e.version, e.event_type) for e in stream] == [(0, "First"), (1, "Second")]
+    assert stream[0].checkpoint < stream[1].checkpoint
+    assert Counter(e.stream_id for e in store.read_all()) == {"order-1": 2}  # audit-1 rolled back
