@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 __all__ = [
     "ANY",
@@ -260,13 +260,11 @@ class EventStore:
         _check_expected_version(expected_version)
         while True:
             try:
-                # A savepoint when nested, so a refused append leaves no partial write behind.
-                with transaction.atomic(using=self.using):
-                    return self._insert(stream_id, events, expected_version)
+                return self._append(stream_id, events, expected_version)
             except _LostRace:
                 continue  # ANY or STREAM_EXISTS lost a race to another writer: read the new head.
 
-    def _insert(self, stream_id: str, events: list[NewEvent], expected: ExpectedVersion) -> AppendResult:
+    def _append(self, stream_id: str, events: list[NewEvent], expected: ExpectedVersion) -> AppendResult:
         if isinstance(expected, int):
             head = expected
         elif expected == NO_STREAM:
@@ -275,9 +273,29 @@ class EventStore:
             head = self.stream_version(stream_id)
             if head < 0 and expected == STREAM_EXISTS:
                 raise WrongExpectedVersion(stream_id, expected, head)
-        dialect = self._dialect
+        sql, params = self._insert_statement(stream_id, events, head)
         connection = connections[self.using]
-        now = connection.ops.adapt_datetimefield_value(datetime.now(UTC))
+        # One statement writes every row or none: in autocommit it is a transaction of its own;
+        # inside one, a savepoint lets the transaction go on after a refusal.
+        try:
+            if connection.in_atomic_block:
+                with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    positions = tuple(sorted(row[0] for row in cursor.fetchall()))
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    positions = tuple(sorted(row[0] for row in cursor.fetchall()))
+        except IntegrityError:
+            positions = ()  # a unique (stream_id, version) or event_id conflict: see _refusal
+        if positions:
+            return AppendResult(stream_id, head + len(events), positions)
+        return self._refusal(stream_id, events, head, expected)
+
+    def _insert_statement(self, stream_id: str, events: list[NewEvent], head: int) -> tuple[str, list[Any]]:
+        """INSERT of every event, on condition that the stream's head is `head`, written earlier."""
+        dialect = self._dialect
+        now = connections[self.using].ops.adapt_datetimefield_value(datetime.now(UTC))
         rows, params = [], []
         for offset, event in enumerate(events, start=1):
             metadata = _with_correlation(event)
@@ -290,9 +308,9 @@ class EventStore:
                 _dumps(metadata, "metadata"),
                 metadata["correlation_id"],
             ]
-        # The rows go in only if the stream's head is the expected one and was written by an older
-        # transaction; the unique (stream_id, version) and event_id constraints turn a concurrent
-        # writer or a repeat into skipped rows, examined by _refusal.
+        # Rows go in only if the stream's head is the expected one and was written by an older
+        # transaction; the unique (stream_id, version) and event_id constraints refuse a concurrent
+        # writer or a repeat.
         if head >= 0:
             gate = (
                 f"EXISTS (SELECT 1 FROM {_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
@@ -307,31 +325,18 @@ class EventStore:
             f" SELECT {dialect.transaction_id}, %s, %s, %s,"
             " v.column1, v.column2, v.column3, v.column4, v.column5, v.column6"
             f" FROM (VALUES {', '.join(rows)}) AS v WHERE {gate}"
-            " ON CONFLICT DO NOTHING RETURNING position"
+            " RETURNING position"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [stream_id, category_of(stream_id), now, *params, *gate_params])
-            positions = tuple(sorted(row[0] for row in cursor.fetchall()))
-        if len(positions) == len(events):
-            return AppendResult(stream_id, head + len(events), positions)
-        return self._refusal(stream_id, events, head, expected, inserted=positions)
+        return sql, [stream_id, category_of(stream_id), now, *params, *gate_params]
 
-    def _refusal(
-        self, stream_id: str, events: list[NewEvent], head: int, expected: ExpectedVersion, *, inserted: tuple
-    ) -> AppendResult:
-        """Some rows were skipped: an idempotent repeat (returned), or a conflict (raised)."""
+    def _refusal(self, stream_id: str, events: list[NewEvent], head: int, expected: ExpectedVersion) -> AppendResult:
+        """Nothing was written: an idempotent repeat (returned), or a conflict (raised)."""
         ids = [e.event_id for e in events]
         native = self._dialect.native_uuid
         where = "event_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
-        found = {
-            e.event_id: e
-            for e in self._select(where, [i if native else i.hex for i in ids], order="position")
-            if e.position not in inserted
-        }
-        # Rows this statement did insert are undone when the refusal rolls the savepoint back;
-        # the stream's real head is the last version of the others.
-        actual = self.stream_version(stream_id, excluding=inserted)
-        if not inserted and len(found) == len(ids):
+        found = {e.event_id: e for e in self._select(where, [i if native else i.hex for i in ids], order="position")}
+        actual = self.stream_version(stream_id)
+        if len(found) == len(ids):
             first = found[ids[0]].version if expected in (ANY, STREAM_EXISTS) else head + 1
             if all(found[i].stream_id == stream_id and found[i].version == first + n for n, i in enumerate(ids)):
                 return AppendResult(stream_id, actual, ())
@@ -345,13 +350,12 @@ class EventStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def stream_version(self, stream_id: str, *, excluding: Sequence[int] = ()) -> int:
+    def stream_version(self, stream_id: str) -> int:
         """The version of the stream's last event, or -1 if the stream does not exist."""
-        sql = f"SELECT version FROM {_TABLE} WHERE stream_id = %s"
-        if excluding:
-            sql += f" AND position NOT IN ({', '.join(['%s'] * len(excluding))})"
         with connections[self.using].cursor() as cursor:
-            cursor.execute(f"{sql} ORDER BY version DESC LIMIT 1", [stream_id, *excluding])
+            cursor.execute(
+                f"SELECT version FROM {_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
+            )
             row = cursor.fetchone()
         return -1 if row is None else row[0]
 

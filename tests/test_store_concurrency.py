@@ -1,6 +1,7 @@
 """Concurrent writers and readers on real connections (threads, each with its own connection)."""
 
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from django.db import connection, connections, transaction
 
 from eventstore.models import Event
 from eventstore.store import NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
+from tests.waiting import settled_log
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,19 +66,20 @@ def test_eight_writers_on_one_stream_write_each_version_exactly_once():
 def test_readers_polling_during_concurrent_writes_see_every_event_once_in_stream_order():
     store = EventStore(page_size=50)
     writers, per_writer = 4, 60
-    done = threading.Event()
     seen: list = []
 
+    start = store.head()  # taken before any writer starts, so every event comes after it
+
     def reader() -> None:
-        checkpoint = store.head()
-        while True:
-            finished = done.is_set()
+        """Poll from the start until every event is seen; more than that would be a double."""
+        checkpoint = start
+        deadline = time.monotonic() + TIMEOUT
+        while len(seen) < writers * per_writer and time.monotonic() < deadline:
             page = store.read_all(after=checkpoint)
             seen.extend(page)
             if page:
                 checkpoint = page[-1].checkpoint
-            elif finished:
-                return
+        seen.extend(store.read_all(after=checkpoint))
 
     def writer(n: int) -> None:
         for version in range(per_writer):
@@ -88,8 +91,7 @@ def test_readers_polling_during_concurrent_writes_see_every_event_once_in_stream
     try:
         in_threads(writers, writer)
     finally:
-        done.set()
-        polling.join(TIMEOUT)
+        polling.join(TIMEOUT * 2)
     assert not polling.is_alive()
     assert len(seen) == writers * per_writer
     assert len({e.event_id for e in seen}) == len(seen)
@@ -110,7 +112,7 @@ def test_a_rolled_back_append_leaves_a_hole_readers_do_not_wait_for():
         store.append("order-2", [NewEvent("Lost", {})], NO_STREAM)
         raise Abandon
     store.append("order-3", [NewEvent("C", {})], NO_STREAM)
-    log = store.read_all()
+    log = settled_log(store, 2)
     assert [e.stream_id for e in log] == ["order-1", "order-3"]
     assert log[1].position > log[0].position + 1 or connection.vendor == "sqlite"
     assert store.read_all(after=log[0].checkpoint) == [log[1]]
@@ -142,7 +144,7 @@ def test_transactions_committing_out_of_position_order_are_not_skipped():
         t1_may_commit.set()
         slow.result(TIMEOUT)
 
-    log = store.read_all()
+    log = settled_log(store, 2)
     assert [e.stream_id for e in log] == ["order-early", "order-late"]
     assert log[0].position < log[1].position == late.position
     assert log[0].transaction_id < log[1].transaction_id
@@ -176,7 +178,7 @@ def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_strea
         t2_committed.set()
         assert outcome.result(TIMEOUT) == "retried"
 
-    stream = [e for e in store.read_all() if e.stream_id == "order-1"]
+    stream = [e for e in settled_log(store, 2) if e.stream_id == "order-1"]
     assert [(e.version, e.event_type) for e in stream] == [(0, "First"), (1, "Second")]
     assert stream[0].checkpoint < stream[1].checkpoint
     assert Counter(e.stream_id for e in store.read_all()) == {"order-1": 2}  # audit-1 rolled back

@@ -18,6 +18,7 @@ from eventstore.store import (
     caused_by,
     category_of,
 )
+from tests.waiting import settled_log
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -218,7 +219,8 @@ def test_read_all_returns_the_log_in_order_after_a_checkpoint(store):
     store.append("order-1", events("A"), NO_STREAM)
     store.append("payment-1", events("B"), NO_STREAM)
     store.append("order-1", events("C"), 0)
-    log = store.read_all()
+    log = settled_log(store, 3)
+    assert log == store.read_all()
     assert [(e.stream_id, e.event_type) for e in log] == [("order-1", "A"), ("payment-1", "B"), ("order-1", "C")]
     assert [e.event_type for e in store.read_all(after=log[0].checkpoint)] == ["B", "C"]
     assert store.read_all(after=log[-1].checkpoint) == []
@@ -230,6 +232,7 @@ def test_read_all_filters_by_category_and_event_type(store):
     store.append("order-1", events("OrderPlaced"), NO_STREAM)
     store.append("payment-1", events("PaymentCaptured"), NO_STREAM)
     store.append("order-2", [NewEvent("OrderCancelled", {})], NO_STREAM)
+    settled_log(store, 3)
     assert [e.stream_id for e in store.read_all(categories=["order"])] == ["order-1", "order-2"]
     assert [e.event_type for e in store.read_all(event_types=["PaymentCaptured", "OrderCancelled"])] == [
         "PaymentCaptured",
@@ -243,6 +246,7 @@ def test_iter_all_pages_through_the_whole_log():
     store = EventStore(page_size=3)
     for n in range(10):
         store.append(f"order-{n}", events("A"), NO_STREAM)
+    settled_log(store, 10)
     assert [e.stream_id for e in store.iter_all()] == [f"order-{n}" for n in range(10)]
     assert len(list(store.iter_all(after=store.read_all(limit=4)[-1].checkpoint))) == 6
 

@@ -15,6 +15,7 @@ from eventstore.store import (
     NewEvent,
     WrongExpectedVersion,
 )
+from tests.waiting import settled_log
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,7 +95,7 @@ def test_appends_and_reads_match_a_model(operations: list[Append]):
         assert store.stream_version(stream_id) == len(ids) - 1
 
     # The log holds every event once, each stream in version order, and paging loses nothing.
-    log = list(store.iter_all(categories=[category]))
+    log = settled_log(store, sum(len(ids) for ids in model.values()), categories=[category])
     assert sorted(e.event_id for e in log) == sorted(i for ids in model.values() for i in ids)
     for stream_id, ids in model.items():
         assert [e.event_id for e in log if e.stream_id == stream_id] == ids
