@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	for b in bench/*.py; do DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
