@@ -78,7 +78,9 @@ class Aggregate:
 
     def snapshot_state(self) -> Any:
         """The state as tagged JSON. The default takes every public attribute but id and version."""
-        return codec.to_tagged({k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("id", "version")})
+        return codec.to_tagged(
+            {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("id", "version")}
+        )
 
     def restore_state(self, state: Any) -> None:
         """The inverse of `snapshot_state`."""

@@ -1,4 +1,5 @@
 """The Celery app. Its settings live in Django's settings under the CELERY_ prefix."""
+
 import os
 
 from celery import Celery

@@ -89,6 +89,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The event store runs its append as a prepared statement when this is set (Django's own
+    # queries bind in the client and never prepare). Set DB_PREPARE_THRESHOLD= (empty) behind a
+    # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+    prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(prepare_threshold) if prepare_threshold else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -15,8 +15,8 @@ from eventstore.store import (
     EventStore,
     NewEvent,
     WrongExpectedVersion,
-    caused_by,
     category_of,
+    caused_by,
 )
 from tests.waiting import settled_log
 

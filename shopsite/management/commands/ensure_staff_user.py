@@ -19,7 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--username", default=os.environ.get("SHOP_ADMIN_USER", "admin"))
 
     def handle(self, *args, username: str, **options):
-        password = os.environ.get("SHOP_ADMIN_PASSWORD") or self._saved_password(Path(settings.BASE_DIR) / ".admin-password")
+        password = os.environ.get("SHOP_ADMIN_PASSWORD") or self._saved_password(
+            Path(settings.BASE_DIR) / ".admin-password"
+        )
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"is_staff": True, "is_superuser": True}
         )
