@@ -1,0 +1,146 @@
+"""What every benchmark shares: a scratch PostgreSQL database, Django set up on it, timing figures.
+
+Each benchmark runs on a database of its own, created fresh and dropped at the end, on the server
+named by DATABASE_URL (`make bench` sets it) or the local one, so benchmarks never see each other's
+rows nor those of the test suite.
+
+Importing this module puts the project on `sys.path`: a script run as `python bench/x.py` has only
+`bench/` there, and needs `eventstore` and `shopsite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+
+class BenchmarkCannotRun(Exception):
+    """The benchmark has no PostgreSQL server to run on; `run_main` turns it into exit status 2."""
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a shorter run, for a smoke test")
+    return parser.parse_args()
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a benchmark's `main`, with a clear message and a non-zero exit when it cannot run."""
+    try:
+        main()
+    except BenchmarkCannotRun as error:
+        print(f"benchmark cannot run: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+# --- the scratch database ----------------------------------------------------------------------
+
+
+def _server_url() -> str:
+    """DATABASE_URL when it names PostgreSQL (its server is used, not its database), else the local one."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else DEFAULT_SERVER_URL
+
+
+def database_url(name: str) -> str:
+    """The URL of database `name` on the benchmark server."""
+    parts = urlsplit(_server_url())
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _maintenance_connection() -> psycopg.Connection:
+    try:
+        # CREATE and DROP DATABASE cannot run inside a transaction block.
+        return psycopg.connect(database_url("postgres"), autocommit=True)
+    except psycopg.OperationalError as error:
+        raise BenchmarkCannotRun(f"no PostgreSQL server at {database_url('postgres')}: {error}") from error
+
+
+def _drop_database(name: str) -> None:
+    with _maintenance_connection() as conn:
+        # FORCE ends sessions a crashed earlier run may have left behind.
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def scratch_django(name: str) -> Iterator[str]:
+    """A fresh database `name`, migrated, with Django set up on it; dropped on the way out.
+
+    Yields the database URL, for worker processes to set themselves up with `setup_django`.
+    """
+    _drop_database(name)
+    with _maintenance_connection() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = database_url(name)
+    try:
+        setup_django(url)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield url
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _drop_database(name)
+
+
+def setup_django(url: str) -> None:
+    """Set Django up on database `url` (also called by each worker process)."""
+    # Settings read the environment at django.setup(), so it must be set first.
+    os.environ["DATABASE_URL"] = url
+    os.environ["SECRET_KEY"] = "benchmark-only-not-secret"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "shopsite.settings"
+    import django
+
+    django.setup()
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+def timed(func: Callable[[], object]) -> float:
+    """Seconds that `func()` took."""
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def per_second(count: int, seconds: Sequence[float]) -> float:
+    """The rate of `count` items in the median run: the figure that ratios compare."""
+    return count / median(seconds)
+
+
+def throughput_line(label: str, count: int, seconds: Sequence[float], *, width: int = 0) -> str:
+    """`label  median N (runs: a, b, c)`, the runs shown so noise can be judged."""
+    runs = ", ".join(f"{count / s:,.0f}" for s in seconds)
+    return f"   {label.ljust(width)}  median {per_second(count, seconds):>9,.0f}  (runs: {runs})"
+
+
+def goal_note(met: bool) -> str:
+    """Appended to a ratio: a missed goal is reported clearly but is not a failure to run."""
+    return "met" if met else "** GOAL MISSED **"

@@ -1,0 +1,167 @@
+"""Loading an aggregate: a long stream with snapshots against a short one.
+
+Saves, through `Repository.save` in batches of 100 events (so snapshots are written by the normal
+mechanism, every EVENTSTORE_SNAPSHOT_EVERY = 100 events), an Account of 10,000 events and one of
+10 events, then times `Repository(Account, store=EventStore()).load(id)` 500 times for each,
+interleaved. Median and p95. Goal: median long/short <= 2.
+
+Also shown: the worst case, an Account of 10,099 events (99 after its last snapshot), and the
+10,000-event Account loaded with snapshots off, to show what snapshots save.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import _common
+from tqdm import tqdm
+
+from eventstore.aggregate import Aggregate
+from eventstore.store import EventStore
+
+if TYPE_CHECKING:
+    from eventstore.repository import Repository
+
+BATCH = 100
+SHORT, LONG, WORST = 10, 10_000, 10_099
+
+
+@dataclass(frozen=True)
+class Deposited:
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    amount: Decimal
+
+
+class Account(Aggregate):
+    category = "account"
+    event_types = (Deposited, Withdrawn)
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.balance = Decimal("0")
+        self.movements = 0
+
+    def deposit(self, amount: Decimal) -> None:
+        if amount <= 0:
+            raise ValueError("Deposit a positive amount.")
+        self.record(Deposited(amount))
+
+    def withdraw(self, amount: Decimal) -> None:
+        if amount > self.balance:
+            raise ValueError("Insufficient funds.")
+        self.record(Withdrawn(amount))
+
+    def apply(self, event: Any) -> None:
+        match event:
+            case Deposited(amount=amount):
+                self.balance += amount
+            case Withdrawn(amount=amount):
+                self.balance -= amount
+        self.movements += 1
+
+
+@dataclass(frozen=True)
+class Sizes:
+    loads: int
+    loads_without_snapshots: int
+
+
+FULL = Sizes(loads=500, loads_without_snapshots=20)
+QUICK = Sizes(loads=100, loads_without_snapshots=5)
+
+
+def open_account(repository: Repository[Account], account_id: str, events: int) -> None:
+    """Save an account of `events` events, BATCH per save: two deposits, then one withdrawal."""
+    account = Account(account_id)
+    with tqdm(total=events, desc=f"saving account {account_id}", unit="event", leave=False) as progress:
+        while account.version + 1 < events:
+            for n in range(account.version + 1, min(account.version + 1 + BATCH, events)):
+                if n % 3 == 2:
+                    account.withdraw(Decimal("15.00"))
+                else:
+                    account.deposit(Decimal("10.25"))
+            progress.update(len(account.pending_events()))
+            repository.save(account)
+
+
+def time_loads(loads: int, cases: dict[str, Callable[[], Account]]) -> dict[str, list[float]]:
+    """Seconds per load of each case, the cases taking turns so that noise falls on all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(loads):
+        for name, load in cases.items():
+            start = time.perf_counter()
+            load()
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def snapshot_note(account_id: str, events: int) -> str:
+    from eventstore.models import Snapshot
+
+    snapshot = Snapshot.objects.filter(stream_id=f"{Account.category}-{account_id}").first()
+    if snapshot is None:
+        return "no snapshot"
+    return f"snapshot at version {snapshot.version:,}, {events - 1 - snapshot.version} events after it"
+
+
+def figures(samples: list[float]) -> str:
+    return f"median {_common.median(samples) * 1000:7.2f} ms   p95 {_common.p95(samples) * 1000:7.2f} ms"
+
+
+def check_loads(accounts: Repository[Account], without_snapshots: Repository[Account]) -> None:
+    """Fail loudly if a timed load would not rebuild the whole account."""
+    for account_id, events in (("short", SHORT), ("long", LONG), ("worst", WORST)):
+        if accounts.load(account_id).version != events - 1:
+            raise SystemExit(f"Account {account_id} loads at the wrong version.")
+    # The snapshot is only a cache: the state must be the same without it.
+    with_, without = accounts.load("long"), without_snapshots.load("long")
+    if (with_.balance, with_.movements) != (without.balance, without.movements):
+        raise SystemExit("The long account loads differently with and without its snapshot.")
+
+
+def main() -> None:
+    args = _common.parse_args(__doc__)
+    sizes = QUICK if args.quick else FULL
+    with _common.scratch_django("shop_bench_aggregate_load"):
+        from django.conf import settings
+
+        # The repository imports models, which need the app registry that django.setup() filled.
+        from eventstore.repository import Repository
+
+        accounts = Repository(Account, store=EventStore())
+        without_snapshots = Repository(Account, store=EventStore(), snapshot_every=0)
+        for account_id, events in (("short", SHORT), ("long", LONG), ("worst", WORST)):
+            open_account(accounts, account_id, events)
+        check_loads(accounts, without_snapshots)
+
+        cases = {name: (lambda name=name: accounts.load(name)) for name in ("short", "long", "worst")}
+        time_loads(20, cases)  # warm-up
+        samples = time_loads(sizes.loads, cases)
+        no_snapshots = time_loads(sizes.loads_without_snapshots, {"long": lambda: without_snapshots.load("long")})
+        every = settings.EVENTSTORE_SNAPSHOT_EVERY
+        lines = [
+            (f"{SHORT:,} events, {snapshot_note('short', SHORT)}", samples["short"]),
+            (f"{LONG:,} events, {snapshot_note('long', LONG)}", samples["long"]),
+            (f"worst case: {WORST:,} events, {snapshot_note('worst', WORST)}", samples["worst"]),
+            (f"{LONG:,} events, snapshots off ({sizes.loads_without_snapshots} loads)", no_snapshots["long"]),
+        ]
+    print(f"Repository.load, {sizes.loads} loads of each, interleaved; snapshot every {every} events")
+    width = max(len(label) for label, _ in lines)
+    for label, times in lines:
+        print(f"   {label.ljust(width)}  {figures(times)}")
+    saved = _common.median(no_snapshots["long"]) / _common.median(samples["long"])
+    print(f"   snapshots make the {LONG:,}-event load {saved:,.0f}x faster")
+    ratio = _common.median(samples["long"]) / _common.median(samples["short"])
+    print(f"ratio long/short = {ratio:.2f} (goal <= 2, {_common.goal_note(ratio <= 2)})")
+
+
+if __name__ == "__main__":
+    _common.run_main(main)
