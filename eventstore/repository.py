@@ -81,12 +81,16 @@ class Repository(Generic[A]):
             return None
         loaded_at = aggregate.version - len(pending)
         events = [NewEvent(type(e).__name__, codec.to_data(e), dict(metadata or {})) for e in pending]
-        with transaction.atomic(using=self.store.using):
-            result = self.store.append(aggregate.stream_id, events, NO_STREAM if loaded_at < 0 else loaded_at)
-            every = self.snapshot_every
-            # A snapshot each time the stream passes a multiple of `every` events.
-            if every and (result.version + 1) // every > (loaded_at + 1) // every:
-                self._write_snapshot(aggregate)
+        expected = NO_STREAM if loaded_at < 0 else loaded_at
+        every = self.snapshot_every
+        # A snapshot each time the stream passes a multiple of `every` events, written with them.
+        if every and (aggregate.version + 1) // every > (loaded_at + 1) // every:
+            with transaction.atomic(using=self.store.using):
+                result = self.store.append(aggregate.stream_id, events, expected)
+                if result.positions:  # not an idempotent repeat, after which the stream may be further on
+                    self._write_snapshot(aggregate)
+        else:
+            result = self.store.append(aggregate.stream_id, events, expected)
         aggregate.mark_saved()
         return result
 

@@ -53,6 +53,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 __all__ = [
     "ANY",
     "NO_STREAM",
+    "START",
     "STREAM_EXISTS",
     "AppendResult",
     "Checkpoint",
@@ -133,8 +134,8 @@ class Checkpoint(NamedTuple):
     position: int
 
 
+#: Before the first event of the log.
 START = Checkpoint(-1, 0)
-Checkpoint.START = START  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +277,7 @@ class EventStore:
         if len({e.event_id for e in events}) != len(events):
             raise ValueError("append was given the same event id twice.")
         _check_expected_version(expected_version)
+        _check_names(stream_id, events)
         while True:
             try:
                 return self._append(stream_id, events, expected_version)
@@ -301,11 +303,11 @@ class EventStore:
                     positions = self._execute_insert(sql, params)
             else:
                 positions = self._execute_insert(sql, params)
-        except IntegrityError:
-            positions = ()  # a unique (stream_id, version) or event_id conflict: see _refusal
+        except IntegrityError as conflict:  # on (stream_id, version) or event_id, most likely
+            return self._refusal(stream_id, events, head, expected, conflict)
         if positions:
             return AppendResult(stream_id, head + len(events), positions)
-        return self._refusal(stream_id, events, head, expected)
+        return self._refusal(stream_id, events, head, expected, None)  # the gate held the rows back
 
     def _execute_insert(self, sql: str, params: list[Any]) -> tuple[int, ...]:
         connection = connections[self.using]
@@ -360,7 +362,14 @@ class EventStore:
         )
         return sql, [stream_id, category_of(stream_id), now, *params, *gate_params]
 
-    def _refusal(self, stream_id: str, events: list[NewEvent], head: int, expected: ExpectedVersion) -> AppendResult:
+    def _refusal(
+        self,
+        stream_id: str,
+        events: list[NewEvent],
+        head: int,
+        expected: ExpectedVersion,
+        conflict: IntegrityError | None,
+    ) -> AppendResult:
         """Nothing was written: an idempotent repeat (returned), or a conflict (raised)."""
         ids = [e.event_id for e in events]
         native = self._dialect.native_uuid
@@ -373,7 +382,9 @@ class EventStore:
                 return AppendResult(stream_id, actual, ())
         if found:
             raise DuplicateEventId(list(found))
-        if head >= 0 and actual == head:
+        if actual == head:
+            if conflict is not None:
+                raise conflict  # not a conflict of versions or ids: the database's own words
             raise TransactionOrderConflict(stream_id)
         if expected in (ANY, STREAM_EXISTS):
             raise _LostRace()
@@ -402,13 +413,15 @@ class EventStore:
 
         Forwards starts at version 0 by default, backwards at the last event.
         """
-        if backwards:
-            where, order = "stream_id = %s AND version <= %s", "version DESC"
-            bound = from_version if from_version is not None else 2**31
-        else:
-            where, order = "stream_id = %s AND version >= %s", "version"
-            bound = from_version or 0
-        return self._select(where, [stream_id, bound], order=order, limit=limit)
+        where, params = ["stream_id = %s"], [stream_id]
+        if backwards and from_version is not None:
+            where.append("version <= %s")
+            params.append(from_version)
+        elif not backwards and from_version:
+            where.append("version >= %s")
+            params.append(from_version)
+        order = "version DESC" if backwards else "version"
+        return self._select(" AND ".join(where), params, order=order, limit=limit)
 
     def read_all(
         self,
@@ -471,6 +484,14 @@ class _LostRace(Exception):
     """Internal: an ANY or STREAM_EXISTS append lost a race; `append` retries."""
 
 
+def _check_names(stream_id: str, events: list[NewEvent]) -> None:
+    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 200:
+        raise ValueError(f"A stream id is a string of 1 to 200 characters, not {stream_id!r}.")
+    for event in events:
+        if not isinstance(event.event_type, str) or not 0 < len(event.event_type) <= 100:
+            raise ValueError(f"An event type is a string of 1 to 100 characters, not {event.event_type!r}.")
+
+
 def _check_expected_version(expected: ExpectedVersion) -> None:
     if isinstance(expected, bool) or not isinstance(expected, int | _ExpectedVersion):
         raise TypeError(f"expected_version must be an int, ANY, NO_STREAM or STREAM_EXISTS, not {expected!r}.")
@@ -487,6 +508,6 @@ def _with_correlation(event: NewEvent) -> dict[str, Any]:
     metadata = dict(event.metadata)
     metadata.setdefault("correlation_id", str(event.event_id))
     metadata.setdefault("causation_id", None)
-    if not isinstance(metadata["correlation_id"], str) or not metadata["correlation_id"]:
-        raise TypeError("metadata correlation_id must be a non-empty string.")
+    if not isinstance(metadata["correlation_id"], str) or not 0 < len(metadata["correlation_id"]) <= 100:
+        raise TypeError("metadata correlation_id must be a string of 1 to 100 characters.")
     return metadata

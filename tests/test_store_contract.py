@@ -175,6 +175,25 @@ def test_data_must_be_json(store):
     assert store.stream_version("order-1") == -1
 
 
+@pytest.mark.parametrize(
+    ("stream_id", "event_type", "metadata"),
+    [
+        ("", "A", {}),
+        ("order-" + "9" * 200, "A", {}),
+        (None, "A", {}),
+        ("order-1", "", {}),
+        ("order-1", "A" * 101, {}),
+        ("order-1", None, {}),
+        ("order-1", "A", {"correlation_id": ""}),
+        ("order-1", "A", {"correlation_id": 42}),
+    ],
+)
+def test_bad_names_are_refused_with_a_clear_error_before_writing(store, stream_id, event_type, metadata):
+    with pytest.raises((ValueError, TypeError)):
+        store.append(stream_id, [NewEvent(event_type, {}, metadata)], NO_STREAM)
+    assert store.read_all() == []
+
+
 def test_events_come_back_as_written(store):
     event = NewEvent("OrderPlaced", {"total": "19.90", "lines": [{"sku": "TEE", "quantity": 2}], "note": "<b>é</b>"})
     store.append("order-1", [event], NO_STREAM)
