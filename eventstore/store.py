@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -187,6 +187,28 @@ _TABLE = "eventstore_event"
 _COLUMNS = "position, transaction_id, stream_id, version, event_id, event_type, data, metadata"
 
 
+def _postgresql_row(row: tuple) -> RecordedEvent:
+    *identity, data, metadata, recorded_at = row
+    # recorded_at is selected as ISO text: the C parser is several times faster than the loader
+    # Django registers for timestamptz, and reading the log is a hot path.
+    return RecordedEvent(*identity, json.loads(data), json.loads(metadata), datetime.fromisoformat(recorded_at))
+
+
+def _sqlite_row(row: tuple) -> RecordedEvent:
+    position, transaction_id, stream_id, version, event_id, event_type, data, metadata, recorded_at = row
+    return RecordedEvent(
+        position,
+        transaction_id,
+        stream_id,
+        version,
+        uuid.UUID(event_id),  # stored as 32 hex digits
+        event_type,
+        json.loads(data),
+        json.loads(metadata),
+        recorded_at.replace(tzinfo=UTC),  # stored in UTC, without a zone
+    )
+
+
 @dataclass(frozen=True)
 class _Dialect:
     """What differs between PostgreSQL and SQLite; the statements are otherwise the same."""
@@ -194,32 +216,11 @@ class _Dialect:
     transaction_id: str  # SQL for the writing transaction's id
     head_written_before_us: str  # SQL condition on the stream's head row, alias h
     visible: str  # SQL condition: the event's transaction ended before every running one began
-    json_param: str
-    native_uuid: bool
+    json_param: str  # SQL placeholder of a JSON parameter
+    native_uuid: bool  # whether UUIDs are passed as such (else as 32 hex digits)
     prepares: bool  # whether the append may run as a prepared statement
-
-    recorded_at: str  # the column as selected
-
-    def row_to_event(self, row: tuple) -> RecordedEvent:
-        position, txid, stream_id, version, event_id, event_type, data, metadata, recorded_at = row
-        if self.native_uuid:
-            # Selected as ISO text: the C parser is several times faster than the loader Django
-            # registers for timestamptz, and reading the log is a hot path.
-            recorded_at = datetime.fromisoformat(recorded_at)
-        else:
-            event_id = uuid.UUID(event_id)
-            recorded_at = recorded_at.replace(tzinfo=UTC)
-        return RecordedEvent(
-            position,
-            txid,
-            stream_id,
-            version,
-            event_id,
-            event_type,
-            json.loads(data),
-            json.loads(metadata),
-            recorded_at,
-        )
+    recorded_at: str  # SQL selecting recorded_at, as row_to_event reads it
+    row_to_event: Callable[[tuple], RecordedEvent]
 
 
 _POSTGRESQL = _Dialect(
@@ -230,6 +231,7 @@ _POSTGRESQL = _Dialect(
     native_uuid=True,
     prepares=True,
     recorded_at="recorded_at::text",
+    row_to_event=_postgresql_row,
 )
 _SQLITE = _Dialect(
     transaction_id="0",
@@ -239,6 +241,7 @@ _SQLITE = _Dialect(
     native_uuid=False,
     prepares=False,
     recorded_at="recorded_at",
+    row_to_event=_sqlite_row,
 )
 
 
