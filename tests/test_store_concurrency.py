@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 
 from eventstore.models import Event
 from eventstore.store import NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
-from tests.waiting import settled_log
+from tests.waiting import settled_log, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,34 +120,54 @@ def test_a_rolled_back_append_leaves_a_hole_readers_do_not_wait_for():
 
 @pytest.mark.postgresql
 def test_transactions_committing_out_of_position_order_are_not_skipped():
-    """T1 appends first (lower position) but commits after T2: a reader sees both, T1 first."""
+    """T1 appends first (lowest position) but commits after T2 and T3: a reader polling all along
+    sees all three events, once each, T1's first, and order-late's versions in order."""
     store = EventStore()
-    t1_appended, t1_may_commit = threading.Event(), threading.Event()
+    t1_appended, t1_may_commit, stop_polling = threading.Event(), threading.Event(), threading.Event()
+    polled: list = []
 
-    def t1(_: int) -> None:
+    def poll() -> None:
+        checkpoint = store.head()
+        while not stop_polling.is_set():
+            page = store.read_all(after=checkpoint)
+            polled.extend(page)
+            checkpoint = page[-1].checkpoint if page else checkpoint
+        connections.close_all()
+
+    def t1() -> None:
         with transaction.atomic():
             store.append("order-early", [NewEvent("A", {})], NO_STREAM)
             t1_appended.set()
             assert t1_may_commit.wait(TIMEOUT)
+        connections.close_all()
 
+    reader = threading.Thread(target=poll)
+    reader.start()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        slow = pool.submit(lambda: (t1(0), connections.close_all()))
+        slow = pool.submit(t1)
         assert t1_appended.wait(TIMEOUT)
         in_threads(1, lambda _: store.append("order-late", [NewEvent("B", {})], NO_STREAM))
+        in_threads(1, lambda _: store.append("order-late", [NewEvent("C", {})], 0))
 
-        # T2 has committed with the higher position; a reader checkpointing on position alone
-        # would take it now and pass over T1 for ever.
-        [late] = Event.objects.filter(stream_id="order-late")
-        assert not Event.objects.filter(stream_id="order-early").exists()
-        assert store.read_all() == []  # the store waits for T1 instead
+        # T2 and T3 have committed with higher positions; a reader checkpointing on position
+        # alone would take them now and pass over T1 for ever. The store waits for T1 instead.
+        late = list(Event.objects.filter(stream_id="order-late").order_by("version"))
+        assert len(late) == 2 and not Event.objects.filter(stream_id="order-early").exists()
+        assert store.read_all() == []
+        assert polled == []
 
         t1_may_commit.set()
         slow.result(TIMEOUT)
+    try:
+        wait_until(lambda: True if len(polled) >= 3 else None, what="the poller to see three events")
+    finally:
+        stop_polling.set()
+        reader.join(TIMEOUT)
 
-    log = settled_log(store, 2)
-    assert [e.stream_id for e in log] == ["order-early", "order-late"]
-    assert log[0].position < log[1].position == late.position
-    assert log[0].transaction_id < log[1].transaction_id
+    assert [(e.stream_id, e.version) for e in polled] == [("order-early", 0), ("order-late", 0), ("order-late", 1)]
+    assert polled[0].position < late[0].position < late[1].position
+    assert [e.checkpoint for e in polled] == sorted(e.checkpoint for e in polled)
+    assert settled_log(store, 3) == polled
 
 
 @pytest.mark.postgresql
