@@ -96,3 +96,8 @@ def test_the_admin_asks_anonymous_visitors_to_log_in(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_the_models_and_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
