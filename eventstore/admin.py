@@ -109,10 +109,10 @@ def pretty_json(value: Any) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def event_list_link(text: str, **lookup: str) -> SafeString:
+def event_list_link(text: str, *, full_text: str | None = None, **lookup: str) -> SafeString:
     """A link to the event change list filtered by `lookup`, e.g. stream_id="order-42"."""
     url = reverse("admin:eventstore_event_changelist") + "?" + urlencode(lookup)
-    return format_html('<a href="{}">{}</a>', url, text)
+    return format_html('<a href="{}" title="{}">{}</a>', url, full_text or text, text)
 
 
 class SortableByOnlyChangeList(ChangeList):
@@ -163,7 +163,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("position", "stream", "version", "event_type", "recorded_at", "flow")
+    list_display = ("position", "stream", "version", "event_type", "recorded_at", "short_flow")
     list_display_links = ("position",)
     list_filter = (CategoryFilter, EventTypeFilter, ("recorded_at", admin.DateFieldListFilter))
     # Other columns have no index that serves their order over the whole log.
@@ -221,6 +221,13 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="correlation id")
     def flow(self, event: Event) -> SafeString:
         return event_list_link(event.correlation_id, correlation_id=event.correlation_id)
+
+    @admin.display(description="flow")
+    def short_flow(self, event: Event) -> SafeString:
+        """The correlation id cut to 8 characters in the list, where a whole UUID crowds the columns."""
+        full = event.correlation_id
+        short = full if len(full) <= 9 else f"{full[:8]}…"
+        return event_list_link(short, full_text=full, correlation_id=full)
 
     @admin.display(description="caused by")
     def cause(self, event: Event) -> SafeString | str:
