@@ -1,11 +1,15 @@
 """Loading and saving aggregates through the store: expected versions, retries, snapshots."""
 
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from eventstore.models import Snapshot
 from eventstore.repository import AggregateNotFound, Repository, UnknownEventType, retry_on_conflict
@@ -143,3 +147,29 @@ def test_snapshot_interval_comes_from_settings_by_default(settings):
     repository = Repository(Account, store=EventStore())
     deposit(repository, "1", "1", "1", "1")
     assert Snapshot.objects.get(stream_id="account-1").version == 2
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    saves=st.lists(st.lists(st.decimals("0.01", "999.99", places=2), min_size=1, max_size=7), max_size=12),
+    every=st.integers(1, 9),
+)
+def test_snapshots_never_change_what_a_load_returns(saves, every):
+    """Whatever the batches and the interval, loading from snapshots equals replaying the stream."""
+    store = EventStore()
+    account_id = uuid.uuid4().hex
+    with_snapshots = Repository(Account, store=store, snapshot_every=every)
+    for amounts in saves:
+        account = with_snapshots.load(account_id)
+        for amount in amounts:
+            account.deposit(amount, note=str(amount))
+        with_snapshots.save(account)
+    loaded = with_snapshots.load(account_id)
+    replayed = Repository(Account, store=store, snapshot_every=0).load(account_id)
+    assert vars(loaded) == vars(replayed)
+    total = sum(len(amounts) for amounts in saves)
+    assert loaded.version == total - 1
+    snapshot = Snapshot.objects.filter(stream_id=loaded.stream_id).first()
+    assert (snapshot is not None) == (total >= every)
+    if snapshot is not None:
+        assert total - 1 - snapshot.version < every  # fewer than `every` events after the snapshot
