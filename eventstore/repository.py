@@ -104,12 +104,16 @@ class Repository(Generic[A]):
         return codec.from_data(cls, data)
 
     def _snapshot(self, stream_id: str) -> Snapshot | None:
-        snapshot = Snapshot.objects.using(self.store.using).filter(stream_id=stream_id).first()
-        if snapshot is None or snapshot.schema_version != self.aggregate_type.snapshot_schema:
-            return None
-        if snapshot.aggregate_type != self.aggregate_type.__name__:
-            return None
-        return snapshot
+        """The stream's snapshot, unless it was taken of another type or an older state shape."""
+        return (
+            Snapshot.objects.using(self.store.using)
+            .filter(
+                stream_id=stream_id,
+                aggregate_type=self.aggregate_type.__name__,
+                schema_version=self.aggregate_type.snapshot_schema,
+            )
+            .first()
+        )
 
     def _write_snapshot(self, aggregate: A) -> None:
         Snapshot.objects.using(self.store.using).bulk_create(
@@ -132,8 +136,9 @@ class Repository(Generic[A]):
 def retry_on_conflict(func: Callable[P, R] | None = None, *, attempts: int = 5) -> Any:
     """Run `func` again, from the start, when another writer got to its stream first.
 
-    Each attempt runs in a transaction of its own (a savepoint if one is already open), so a
-    reload sees the other writer's events. After `attempts` conflicts the last error is raised.
+    Each attempt runs in a transaction of its own (a savepoint if one is already open), so an
+    attempt that writes more than once is undone whole before the next; each reload sees the other
+    writer's events. After `attempts` conflicts the last error is raised.
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
