@@ -142,6 +142,14 @@ def test_a_snapshot_of_an_older_schema_is_ignored(accounts, monkeypatch):
     assert accounts.load("1").balance == Decimal("20")  # ...until the state's shape changes
 
 
+def test_a_snapshot_of_another_aggregate_type_is_ignored(accounts):
+    deposit(accounts, "1", *["2"] * 10)
+    Snapshot.objects.filter(stream_id="account-1").update(
+        aggregate_type="Ledger", state={"balance": {"$decimal": "999"}}
+    )
+    assert accounts.load("1").balance == Decimal("20")
+
+
 def test_snapshot_interval_comes_from_settings_by_default(settings):
     settings.EVENTSTORE_SNAPSHOT_EVERY = 3
     repository = Repository(Account, store=EventStore())
