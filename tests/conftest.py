@@ -1,7 +1,3 @@
-import pytest
-from django.db import connection
-
-
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgresql` need PostgreSQL; on SQLite they are deselected and counted."""
     from django.conf import settings
@@ -12,8 +8,3 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
-
-
-@pytest.fixture
-def on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
