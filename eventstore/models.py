@@ -7,6 +7,8 @@ only, and on PostgreSQL a trigger refuses UPDATE and DELETE on the table itself.
 
 from django.db import models
 
+from eventstore.store import EVENT_TABLE, MAX_CORRELATION_ID_LENGTH, MAX_EVENT_TYPE_LENGTH, MAX_STREAM_ID_LENGTH
+
 
 class AppendOnlyViolation(Exception):
     """An attempt to change or remove an event, or to write one around the store."""
@@ -39,20 +41,21 @@ class Event(models.Model):
     # The id of the writing transaction (PostgreSQL's pg_current_xact_id(), 0 on SQLite). Global
     # reads go in (transaction_id, position) order; see eventstore.store for why.
     transaction_id = models.BigIntegerField(default=0, editable=False)
-    stream_id = models.CharField(max_length=200)
-    category = models.CharField(max_length=100)
+    stream_id = models.CharField(max_length=MAX_STREAM_ID_LENGTH)
+    category = models.CharField(max_length=MAX_STREAM_ID_LENGTH)
     version = models.PositiveIntegerField()
     event_id = models.UUIDField(unique=True)
-    event_type = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=MAX_EVENT_TYPE_LENGTH)
     data = models.JSONField()
     metadata = models.JSONField()
     # A copy of metadata["correlation_id"], so a whole flow is one indexed lookup on any database.
-    correlation_id = models.CharField(max_length=100)
+    correlation_id = models.CharField(max_length=MAX_CORRELATION_ID_LENGTH)
     recorded_at = models.DateTimeField(db_index=True)
 
     objects = EventQuerySet.as_manager()
 
     class Meta:
+        db_table = EVENT_TABLE
         constraints = [
             models.UniqueConstraint(fields=["stream_id", "version"], name="eventstore_stream_version_unique"),
         ]
@@ -81,7 +84,7 @@ class Event(models.Model):
 class Snapshot(models.Model):
     """The latest snapshot of one aggregate's state; a cache, rebuilt from the stream if absent."""
 
-    stream_id = models.CharField(max_length=200, primary_key=True)
+    stream_id = models.CharField(max_length=MAX_STREAM_ID_LENGTH, primary_key=True)
     aggregate_type = models.CharField(max_length=100)
     # Bumped by the aggregate class when its state shape changes; older snapshots are ignored.
     schema_version = models.PositiveIntegerField()

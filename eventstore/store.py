@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -183,7 +184,11 @@ def caused_by(cause: RecordedEvent, **extra: Any) -> dict[str, Any]:
 
 # --- SQL ----------------------------------------------------------------------------------------
 
-_TABLE = "eventstore_event"
+#: The log's table, and the sizes of its text columns (eventstore.models declares them from these).
+EVENT_TABLE = "eventstore_event"
+MAX_STREAM_ID_LENGTH = 200  # a category, being a prefix of a stream id, fits the same size
+MAX_EVENT_TYPE_LENGTH = 100
+MAX_CORRELATION_ID_LENGTH = 100
 _COLUMNS = "position, transaction_id, stream_id, version, event_id, event_type, data, metadata"
 
 
@@ -300,11 +305,9 @@ class EventStore:
         connection = connections[self.using]
         # One statement writes every row or none: in autocommit it is a transaction of its own;
         # inside one, a savepoint lets the transaction go on after a refusal.
+        savepoint = transaction.atomic(using=self.using) if connection.in_atomic_block else nullcontext()
         try:
-            if connection.in_atomic_block:
-                with transaction.atomic(using=self.using):
-                    positions = self._execute_insert(sql, params)
-            else:
+            with savepoint:
                 positions = self._execute_insert(sql, params)
         except IntegrityError as conflict:  # on (stream_id, version) or event_id, most likely
             return self._refusal(stream_id, events, head, expected, conflict)
@@ -349,14 +352,14 @@ class EventStore:
         # writer or a repeat.
         if head >= 0:
             gate = (
-                f"EXISTS (SELECT 1 FROM {_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
+                f"EXISTS (SELECT 1 FROM {EVENT_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
                 f" AND {dialect.head_written_before_us})"
             )
             gate_params = [stream_id, head]
         else:
             gate, gate_params = "1 = 1", []
         sql = (
-            f"INSERT INTO {_TABLE} (transaction_id, stream_id, category, recorded_at,"
+            f"INSERT INTO {EVENT_TABLE} (transaction_id, stream_id, category, recorded_at,"
             " version, event_id, event_type, data, metadata, correlation_id)"
             f" SELECT {dialect.transaction_id}, %s, %s, %s,"
             " v.column1, v.column2, v.column3, v.column4, v.column5, v.column6"
@@ -399,7 +402,7 @@ class EventStore:
         """The version of the stream's last event, or -1 if the stream does not exist."""
         with connections[self.using].cursor() as cursor:
             cursor.execute(
-                f"SELECT version FROM {_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
+                f"SELECT version FROM {EVENT_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
             )
             row = cursor.fetchone()
         return -1 if row is None else row[0]
@@ -473,7 +476,7 @@ class EventStore:
         return page[0].checkpoint if page else START
 
     def _select(self, where: str, params: list, *, order: str, limit: int | None = None) -> list[RecordedEvent]:
-        sql = f"SELECT {_COLUMNS}, {self._dialect.recorded_at} FROM {_TABLE} WHERE {where} ORDER BY {order}"
+        sql = f"SELECT {_COLUMNS}, {self._dialect.recorded_at} FROM {EVENT_TABLE} WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += " LIMIT %s"
             params = [*params, limit]
@@ -488,11 +491,13 @@ class _LostRace(Exception):
 
 
 def _check_names(stream_id: str, events: list[NewEvent]) -> None:
-    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 200:
-        raise ValueError(f"A stream id is a string of 1 to 200 characters, not {stream_id!r}.")
+    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= MAX_STREAM_ID_LENGTH:
+        raise ValueError(f"A stream id is a string of 1 to {MAX_STREAM_ID_LENGTH} characters, not {stream_id!r}.")
     for event in events:
-        if not isinstance(event.event_type, str) or not 0 < len(event.event_type) <= 100:
-            raise ValueError(f"An event type is a string of 1 to 100 characters, not {event.event_type!r}.")
+        if not isinstance(event.event_type, str) or not 0 < len(event.event_type) <= MAX_EVENT_TYPE_LENGTH:
+            raise ValueError(
+                f"An event type is a string of 1 to {MAX_EVENT_TYPE_LENGTH} characters, not {event.event_type!r}."
+            )
 
 
 def _check_expected_version(expected: ExpectedVersion) -> None:
@@ -511,6 +516,7 @@ def _with_correlation(event: NewEvent) -> dict[str, Any]:
     metadata = dict(event.metadata)
     metadata.setdefault("correlation_id", str(event.event_id))
     metadata.setdefault("causation_id", None)
-    if not isinstance(metadata["correlation_id"], str) or not 0 < len(metadata["correlation_id"]) <= 100:
-        raise TypeError("metadata correlation_id must be a string of 1 to 100 characters.")
+    correlation_id = metadata["correlation_id"]
+    if not isinstance(correlation_id, str) or not 0 < len(correlation_id) <= MAX_CORRELATION_ID_LENGTH:
+        raise TypeError(f"metadata correlation_id must be a string of 1 to {MAX_CORRELATION_ID_LENGTH} characters.")
     return metadata

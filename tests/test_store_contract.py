@@ -194,6 +194,13 @@ def test_bad_names_are_refused_with_a_clear_error_before_writing(store, stream_i
     assert store.read_all() == []
 
 
+def test_a_stream_id_without_a_dash_of_the_longest_size_is_its_own_category(store):
+    stream_id = "s" * 200
+    store.append(stream_id, events("A"), NO_STREAM)
+    [recorded] = store.read_stream(stream_id)
+    assert recorded.category == stream_id
+
+
 def test_events_come_back_as_written(store):
     event = NewEvent("OrderPlaced", {"total": "19.90", "lines": [{"sku": "TEE", "quantity": 2}], "note": "<b>é</b>"})
     store.append("order-1", [event], NO_STREAM)
