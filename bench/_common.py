@@ -171,6 +171,15 @@ def timed(func: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def time_interleaved(cases: dict[str, Callable[[], object]], *, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each case, `rounds` times, the cases taking turns so noise falls on all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            samples[name].append(timed(case))
+    return samples
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

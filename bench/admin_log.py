@@ -35,14 +35,12 @@ def pages() -> dict[str, str]:
 
 
 def time_pages(client: object, urls: dict[str, str]) -> dict[str, list[float]]:
-    """Seconds per request for each page, the pages taken in turn so that noise spreads evenly."""
-    timings: dict[str, list[float]] = {name: [] for name in urls}
+    """Seconds per request for each page, after one warm-up request each."""
     for name, url in urls.items():  # warm-up: templates, connections, plans
         assert client.get(url).status_code == 200, f"{name}: {url}"
-    for _ in range(REQUESTS):
-        for name, url in urls.items():
-            timings[name].append(_common.timed(lambda url=url: client.get(url)))
-    return timings
+    return _common.time_interleaved(
+        {name: (lambda url=url: client.get(url)) for name, url in urls.items()}, rounds=REQUESTS
+    )
 
 
 def main() -> None:

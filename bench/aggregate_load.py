@@ -11,61 +11,21 @@ Also shown: the worst case, an Account of 10,099 events (99 after its last snaps
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import _common
 from tqdm import tqdm
 
-from eventstore.aggregate import Aggregate
 from eventstore.store import EventStore
+from tests.accounts import Account  # the aggregate the test suite exercises the mechanics with
 
 if TYPE_CHECKING:
     from eventstore.repository import Repository
 
 BATCH = 100
 SHORT, LONG, WORST = 10, 10_000, 10_099
-
-
-@dataclass(frozen=True)
-class Deposited:
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Withdrawn:
-    amount: Decimal
-
-
-class Account(Aggregate):
-    category = "account"
-    event_types = (Deposited, Withdrawn)
-
-    def __init__(self, aggregate_id: str) -> None:
-        super().__init__(aggregate_id)
-        self.balance = Decimal("0")
-        self.movements = 0
-
-    def deposit(self, amount: Decimal) -> None:
-        if amount <= 0:
-            raise ValueError("Deposit a positive amount.")
-        self.record(Deposited(amount))
-
-    def withdraw(self, amount: Decimal) -> None:
-        if amount > self.balance:
-            raise ValueError("Insufficient funds.")
-        self.record(Withdrawn(amount))
-
-    def apply(self, event: Any) -> None:
-        match event:
-            case Deposited(amount=amount):
-                self.balance += amount
-            case Withdrawn(amount=amount):
-                self.balance -= amount
-        self.movements += 1
 
 
 @dataclass(frozen=True)
@@ -92,17 +52,6 @@ def open_account(repository: Repository[Account], account_id: str, events: int) 
             repository.save(account)
 
 
-def time_loads(loads: int, cases: dict[str, Callable[[], Account]]) -> dict[str, list[float]]:
-    """Seconds per load of each case, the cases taking turns so that noise falls on all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(loads):
-        for name, load in cases.items():
-            start = time.perf_counter()
-            load()
-            samples[name].append(time.perf_counter() - start)
-    return samples
-
-
 def snapshot_note(account_id: str, events: int) -> str:
     from eventstore.models import Snapshot
 
@@ -122,8 +71,7 @@ def check_loads(accounts: Repository[Account], without_snapshots: Repository[Acc
         if accounts.load(account_id).version != events - 1:
             raise SystemExit(f"Account {account_id} loads at the wrong version.")
     # The snapshot is only a cache: the state must be the same without it.
-    with_, without = accounts.load("long"), without_snapshots.load("long")
-    if (with_.balance, with_.movements) != (without.balance, without.movements):
+    if vars(accounts.load("long")) != vars(without_snapshots.load("long")):
         raise SystemExit("The long account loads differently with and without its snapshot.")
 
 
@@ -143,9 +91,11 @@ def main() -> None:
         check_loads(accounts, without_snapshots)
 
         cases = {name: (lambda name=name: accounts.load(name)) for name in ("short", "long", "worst")}
-        time_loads(20, cases)  # warm-up
-        samples = time_loads(sizes.loads, cases)
-        no_snapshots = time_loads(sizes.loads_without_snapshots, {"long": lambda: without_snapshots.load("long")})
+        _common.time_interleaved(cases, rounds=20)  # warm-up
+        samples = _common.time_interleaved(cases, rounds=sizes.loads)
+        no_snapshots = _common.time_interleaved(
+            {"long": lambda: without_snapshots.load("long")}, rounds=sizes.loads_without_snapshots
+        )
         every = settings.EVENTSTORE_SNAPSHOT_EVERY
         lines = [
             (f"{SHORT:,} events, {snapshot_note('short', SHORT)}", samples["short"]),
