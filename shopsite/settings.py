@@ -8,6 +8,10 @@
 | DATABASE_URL        | sqlite:///<project>/db.sqlite3            |
 | CELERY_BROKER_URL   | none: tasks run in-process, in the caller |
 | EVENTSTORE_SNAPSHOT_EVERY | 100 (events between snapshots)      |
+| CONN_MAX_AGE        | 60 (PostgreSQL: seconds to keep a connection) |
+| DB_PREPARE_THRESHOLD | 5 (PostgreSQL: empty turns prepared appends off) |
+| CACHE_URL           | locmemcache://                            |
+| LOG_LEVEL           | INFO                                      |
 """
 
 from pathlib import Path
