@@ -1,6 +1,11 @@
-"""Reference data the storefront shows. Products are not event-sourced: staff edit them in the admin."""
+"""Reference data and the gateway's own records.
+
+Products are not event-sourced: staff edit them in the admin. Partners and their keys say who may
+post to the gateway; idempotency records remember the first answer to a repeated post.
+"""
 
 from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 
 class Product(models.Model):
@@ -16,3 +21,60 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+
+class Partner(models.Model):
+    """A system allowed to post raw messages to the gateway, with the sources it may speak for."""
+
+    name = models.CharField(max_length=100, unique=True)
+    allowed_sources = models.JSONField(
+        default=list, blank=True, help_text='The `source` values this partner may post, e.g. ["marketplace"].'
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Posts a minute to the gateway; empty means the site's default (600)."
+    )
+    active = models.BooleanField(default=True, help_text="An inactive partner's keys are refused.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def may_post_source(self, source: str) -> bool:
+        return source in self.allowed_sources
+
+
+class PartnerAPIKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet:
+        # One query authenticates: the key, its partner, and both still allowed.
+        return self.filter(revoked=False, partner__active=True).select_related("partner")
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's key, stored hashed (SHA-512 of a random 32-character secret); shown once."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+
+    objects = PartnerAPIKeyManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a partner's `Idempotency-Key`, kept for at least IDEMPOTENCY_KEY_TTL."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_digest = models.CharField(max_length=64, help_text="SHA-256 of the body as canonical JSON.")
+    message_id = models.UUIDField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="idempotency_key_once_per_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}:{self.key}"

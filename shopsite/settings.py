@@ -12,8 +12,13 @@
 | DB_PREPARE_THRESHOLD | 5 (PostgreSQL: empty turns prepared appends off) |
 | CACHE_URL           | locmemcache://                            |
 | LOG_LEVEL           | INFO                                      |
+| DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
+| GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
+| GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
+| IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "eventstore",
     "shopsite",
 ]
@@ -100,6 +108,8 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(prepare_threshold) if prepare_threshold else None
     )
+    # A store that is down answers 503 within this time rather than holding the request.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -131,6 +141,9 @@ CELERY_TASK_ROUTES = {
     "shipping.*": {"queue": "shipping"},
     "eventstore.projections.*": {"queue": "projections"},
 }
+CELERY_BEAT_SCHEDULE = {
+    "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
+}
 # A task that runs longer than the visibility timeout is delivered again; handlers are
 # idempotent (tracking rows), so that costs time, never a second effect.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
@@ -138,6 +151,37 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 # --- Cache ------------------------------------------------------------------------------------
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The rate limit counts in the cache: a cache that is down must fail fast, not hang a request.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=1, socket_timeout=1)
+
+# --- Gateway and API (DESIGN 6.1) ----------------------------------------------------------------
+
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
+GATEWAY_RATE_PER_MINUTE = env.int("GATEWAY_RATE_PER_MINUTE", default=600)
+IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["shopsite.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "shopsite.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop API",
+    "DESCRIPTION": "The raw-message gateway for partners (DESIGN 6.1).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI's files come from the sidecar package through whitenoise: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 

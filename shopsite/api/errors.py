@@ -1,0 +1,22 @@
+"""DRF's exception handler, plus one case: the store unreachable answers 503, never 500."""
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+STORE_DOWN = "There is a technical problem and the data has not been stored"
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Nothing was committed: the append is one statement, or one transaction with its
+        # idempotency record. Django drops the broken connection when the request ends, so the
+        # next request connects afresh once the database is back.
+        logger.error("Store unreachable: %s", exc)
+        return Response({"detail": STORE_DOWN}, status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+    return drf_exception_handler(exc, context)

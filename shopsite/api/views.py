@@ -1,0 +1,62 @@
+"""`POST /shop/api/v1`: translate HTTP to the gateway service and its answer back (DESIGN 6.1)."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shopsite.api.authentication import IsPartner, PartnerKeyAuthentication
+from shopsite.api.parsers import INVALID_BODY, StrictJSONParser
+from shopsite.api.schema import DETAIL, INVALID, MESSAGE_BODY, STORED
+from shopsite.api.throttling import PartnerRateThrottle
+from shopsite.gateway import IdempotencyKeyReused, InvalidMessage, SourceNotAllowed, receive_message
+
+
+class ShopInputView(APIView):
+    authentication_classes = [PartnerKeyAuthentication]
+    permission_classes = [IsPartner]
+    throttle_classes = [PartnerRateThrottle]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        operation_id="post_shop_input",
+        summary="Post a raw message",
+        description=(
+            "Stores the body, unchanged but for the routing fields, as a `ShopDataReceived` event in the "
+            "`shop-input` stream, and answers with its id. The processing components map what they "
+            "understand and park the rest."
+        ),
+        request={"application/json": MESSAGE_BODY},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Repeat a post safely: the same key and body answer with the first message id.",
+            )
+        ],
+        responses={
+            202: OpenApiResponse(STORED, description="Stored (or stored before, under this Idempotency-Key)."),
+            400: OpenApiResponse(INVALID, description=INVALID_BODY),
+            401: OpenApiResponse(DETAIL, description="No, or bad, credentials."),
+            403: OpenApiResponse(DETAIL, description="The partner may not post for this source."),
+            413: OpenApiResponse(DETAIL, description="The body is over the size limit (256 KiB by default)."),
+            415: OpenApiResponse(DETAIL, description="The content type is not application/json."),
+            422: OpenApiResponse(DETAIL, description="This Idempotency-Key was used with another body."),
+            429: OpenApiResponse(DETAIL, description="Over the partner's rate; see Retry-After."),
+            503: OpenApiResponse(DETAIL, description="The store is unreachable; nothing was stored."),
+        },
+    )
+    def post(self, request):
+        try:
+            receipt = receive_message(
+                request.data, caller=request.user, idempotency_key=request.headers.get("Idempotency-Key")
+            )
+        except InvalidMessage as invalid:
+            return Response({"detail": INVALID_BODY, "errors": invalid.errors}, status.HTTP_400_BAD_REQUEST)
+        except SourceNotAllowed as refused:
+            return Response({"detail": str(refused)}, status.HTTP_403_FORBIDDEN)
+        except IdempotencyKeyReused as reused:
+            return Response({"detail": str(reused)}, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        headers = {"Idempotent-Replayed": "true"} if receipt.replayed else None
+        return Response({"message_id": str(receipt.message_id)}, status.HTTP_202_ACCEPTED, headers=headers)
