@@ -48,6 +48,9 @@ class ShopInputView(APIView):
         },
     )
     def post(self, request):
+        if not request.META.get("CONTENT_LENGTH", "0").strip("0"):
+            # DRF hands an empty body to no parser and calls it {}: say what is wrong instead.
+            return Response({"detail": INVALID_BODY, "errors": {"body": ["The body is empty."]}}, 400)
         try:
             receipt = receive_message(
                 request.data, caller=request.user, idempotency_key=request.headers.get("Idempotency-Key")
