@@ -320,8 +320,9 @@ def test_json_with_a_charset_parameter_is_accepted(key):
 
 
 def test_other_methods_are_not_allowed(key):
-    response = Client().get(URL, headers={"Authorization": f"Api-Key {key}"})
-    assert response.status_code == 405
+    for method in ("get", "put", "delete", "options"):
+        response = getattr(Client(), method)(URL, headers={"Authorization": f"Api-Key {key}"})
+        assert response.status_code == 405, method
 
 
 # --- 422 and idempotency ----------------------------------------------------------------------

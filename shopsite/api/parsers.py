@@ -30,7 +30,7 @@ class StrictJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.GATEWAY_MAX_BODY_BYTES
         declared = parser_context["request"].META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise InvalidBody("Content-Length is not a number.")
         if int(declared) > limit:
             raise RequestBodyTooLarge(f"The body is over the limit of {limit} bytes.")

@@ -10,7 +10,10 @@ _ROUTING_FIELD = {"type": "string", "minLength": 1, "maxLength": MAX_ROUTING_FIE
 
 MESSAGE_BODY = {
     "type": "object",
-    "description": "Any JSON object with the routing fields; everything else is stored as it is.",
+    "description": (
+        "Any JSON object with the routing fields; everything else is stored as it is. It must be storable: "
+        "at most 32 levels deep, no NaN or Infinity, no NUL character or unpaired surrogate in any text."
+    ),
     "required": ["applies", "source", "profile"],
     "properties": {
         "applies": {**_ROUTING_FIELD, "description": "The component it is for: `order`, `shipment`, ..."},

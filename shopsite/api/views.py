@@ -17,6 +17,7 @@ class ShopInputView(APIView):
     permission_classes = [IsPartner]
     throttle_classes = [PartnerRateThrottle]
     parser_classes = [StrictJSONParser]
+    metadata_class = None  # OPTIONS answers 405: the schema is at /api/schema/
 
     @extend_schema(
         operation_id="post_shop_input",
@@ -32,12 +33,22 @@ class ShopInputView(APIView):
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="Repeat a post safely: the same key and body answer with the first message id.",
+                pattern=r"^[\x21-\x7e]{1,255}$",
+                description=(
+                    "Repeat a post safely: the same key and body answer with the first message id. "
+                    "1 to 255 printable ASCII characters, no spaces; remembered for at least 24 hours."
+                ),
             )
         ],
         responses={
             202: OpenApiResponse(STORED, description="Stored (or stored before, under this Idempotency-Key)."),
-            400: OpenApiResponse(INVALID, description=INVALID_BODY),
+            400: OpenApiResponse(
+                INVALID,
+                description=(
+                    f"{INVALID_BODY}: not a JSON object, a routing field missing or blank, not UTF-8, "
+                    "NaN or Infinity, nested deeper than 32 levels, or text holding NUL or an unpaired surrogate."
+                ),
+            ),
             401: OpenApiResponse(DETAIL, description="No, or bad, credentials."),
             403: OpenApiResponse(DETAIL, description="The partner may not post for this source."),
             413: OpenApiResponse(DETAIL, description="The body is over the size limit (256 KiB by default)."),
