@@ -7,7 +7,13 @@ only, and on PostgreSQL a trigger refuses UPDATE and DELETE on the table itself.
 
 from django.db import models
 
-from eventstore.store import EVENT_TABLE, MAX_CORRELATION_ID_LENGTH, MAX_EVENT_TYPE_LENGTH, MAX_STREAM_ID_LENGTH
+from eventstore.store import (
+    EVENT_TABLE,
+    MAX_CORRELATION_ID_LENGTH,
+    MAX_EVENT_TYPE_LENGTH,
+    MAX_STREAM_ID_LENGTH,
+    STREAM_VERSION_CONSTRAINT,
+)
 
 
 class AppendOnlyViolation(Exception):
@@ -57,7 +63,7 @@ class Event(models.Model):
     class Meta:
         db_table = EVENT_TABLE
         constraints = [
-            models.UniqueConstraint(fields=["stream_id", "version"], name="eventstore_stream_version_unique"),
+            models.UniqueConstraint(fields=["stream_id", "version"], name=STREAM_VERSION_CONSTRAINT),
         ]
         indexes = [
             models.Index(fields=["transaction_id", "position"], name="eventstore_log_order"),

@@ -189,6 +189,7 @@ EVENT_TABLE = "eventstore_event"
 MAX_STREAM_ID_LENGTH = 200  # a category, being a prefix of a stream id, fits the same size
 MAX_EVENT_TYPE_LENGTH = 100
 MAX_CORRELATION_ID_LENGTH = 100
+STREAM_VERSION_CONSTRAINT = "eventstore_stream_version_unique"
 _COLUMNS = "position, transaction_id, stream_id, version, event_id, event_type, data, metadata"
 
 
@@ -293,13 +294,16 @@ class EventStore:
                 continue  # ANY or STREAM_EXISTS lost a race to another writer: read the new head.
 
     def _append(self, stream_id: str, events: list[NewEvent], expected: ExpectedVersion) -> AppendResult:
+        head: int | None
         if isinstance(expected, int):
             head = expected
         elif expected == NO_STREAM:
             head = -1
+        elif expected == ANY:
+            head = None  # the statement reads the head itself: one round trip, not two
         else:
             head = self.stream_version(stream_id)
-            if head < 0 and expected == STREAM_EXISTS:
+            if head < 0:
                 raise WrongExpectedVersion(stream_id, expected, head)
         sql, params = self._insert_statement(stream_id, events, head)
         connection = connections[self.using]
@@ -308,14 +312,15 @@ class EventStore:
         savepoint = transaction.atomic(using=self.using) if connection.in_atomic_block else nullcontext()
         try:
             with savepoint:
-                positions = self._execute_insert(sql, params)
+                written = self._execute_insert(sql, params)
         except IntegrityError as conflict:  # on (stream_id, version) or event_id, most likely
             return self._refusal(stream_id, events, head, expected, conflict)
-        if positions:
-            return AppendResult(stream_id, head + len(events), positions)
+        if written:
+            return AppendResult(stream_id, written[-1][1], tuple(position for position, _ in written))
         return self._refusal(stream_id, events, head, expected, None)  # the gate held the rows back
 
-    def _execute_insert(self, sql: str, params: list[Any]) -> tuple[int, ...]:
+    def _execute_insert(self, sql: str, params: list[Any]) -> list[tuple[int, int]]:
+        """Run the INSERT; the (position, version) of each row written, in order."""
         connection = connections[self.using]
         if self._dialect.prepares and _prepared_statements_enabled(connection):
             # Django binds parameters in the client, so PostgreSQL would parse and plan this
@@ -329,10 +334,11 @@ class EventStore:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
-        return tuple(sorted(row[0] for row in rows))
+        return sorted(rows)
 
-    def _insert_statement(self, stream_id: str, events: list[NewEvent], head: int) -> tuple[str, list[Any]]:
-        """INSERT of every event, on condition that the stream's head is `head`, written earlier."""
+    def _insert_statement(self, stream_id: str, events: list[NewEvent], head: int | None) -> tuple[str, list[Any]]:
+        """INSERT of every event, on condition that the stream's head is `head` (None: whatever it
+        is when the statement runs), written by an older transaction."""
         dialect = self._dialect
         now = connections[self.using].ops.adapt_datetimefield_value(datetime.now(UTC))
         rows, params = [], []
@@ -340,7 +346,7 @@ class EventStore:
             metadata = _with_correlation(event)
             rows.append(f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param}, %s)")
             params += [
-                head + offset,
+                offset if head is None else head + offset,
                 event.event_id if dialect.native_uuid else event.event_id.hex,
                 event.event_type,
                 _dumps(event.data, "data"),
@@ -350,33 +356,58 @@ class EventStore:
         # Rows go in only if the stream's head is the expected one and was written by an older
         # transaction; the unique (stream_id, version) and event_id constraints refuse a concurrent
         # writer or a repeat.
-        if head >= 0:
+        conflict_clause = ""
+        if head is None:
+            # ANY: versions follow the head as this statement sees it; a writer that commits a
+            # version in between makes the unique index refuse us, and append retries. One event
+            # that loses the race is simply not written (no error for the database to log on
+            # every collision, as on a busy input stream); several are refused as one.
+            version = "coalesce(h.version, -1) + v.column1"
+            if len(events) == 1:
+                conflict_clause = " ON CONFLICT (stream_id, version) DO NOTHING"
+            source = (
+                f"(VALUES {', '.join(rows)}) AS v LEFT JOIN (SELECT version, transaction_id FROM {EVENT_TABLE}"
+                " WHERE stream_id = %s ORDER BY version DESC LIMIT 1) AS h ON 1 = 1"
+            )
+            gate = f"(h.version IS NULL OR {dialect.head_written_before_us})"
+            params.append(stream_id)
+        elif head >= 0:
+            version, source = "v.column1", f"(VALUES {', '.join(rows)}) AS v"
             gate = (
                 f"EXISTS (SELECT 1 FROM {EVENT_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
                 f" AND {dialect.head_written_before_us})"
             )
-            gate_params = [stream_id, head]
+            params += [stream_id, head]
         else:
-            gate, gate_params = "1 = 1", []
+            version, source, gate = "v.column1", f"(VALUES {', '.join(rows)}) AS v", "1 = 1"
         sql = (
             f"INSERT INTO {EVENT_TABLE} (transaction_id, stream_id, category, recorded_at,"
             " version, event_id, event_type, data, metadata, correlation_id)"
             f" SELECT {dialect.transaction_id}, %s, %s, %s,"
-            " v.column1, v.column2, v.column3, v.column4, v.column5, v.column6"
-            f" FROM (VALUES {', '.join(rows)}) AS v WHERE {gate}"
-            " RETURNING position"
+            f" {version}, v.column2, v.column3, v.column4, v.column5, v.column6"
+            f" FROM {source} WHERE {gate}{conflict_clause}"
+            " RETURNING position, version"
         )
-        return sql, [stream_id, category_of(stream_id), now, *params, *gate_params]
+        return sql, [stream_id, category_of(stream_id), now, *params]
 
     def _refusal(
         self,
         stream_id: str,
         events: list[NewEvent],
-        head: int,
+        head: int | None,
         expected: ExpectedVersion,
         conflict: IntegrityError | None,
     ) -> AppendResult:
         """Nothing was written: an idempotent repeat (returned), or a conflict (raised)."""
+        if head is None and (
+            _is_version_clash(conflict) if conflict is not None else not connections[self.using].in_atomic_block
+        ):
+            # ANY lost the race for the next version (the hot path when many write one stream):
+            # an IntegrityError on (stream_id, version), or one event not written (ON CONFLICT DO
+            # NOTHING) by a statement that was its own transaction, so began after the head's
+            # writer committed and cannot have broken the order rule. Try again at once; a repeat
+            # of events already stored shows as such on the retry.
+            raise _LostRace()
         ids = [e.event_id for e in events]
         native = self._dialect.native_uuid
         where = "event_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
@@ -388,6 +419,12 @@ class EventStore:
                 return AppendResult(stream_id, actual, ())
         if found:
             raise DuplicateEventId(list(found))
+        if head is None:  # ANY, and not an IntegrityError on the version
+            if conflict is not None:
+                raise conflict
+            if self._head_written_before_us(stream_id):
+                raise _LostRace()  # in a transaction, one event not written (ON CONFLICT DO NOTHING)
+            raise TransactionOrderConflict(stream_id)
         if actual == head:
             if conflict is not None:
                 raise conflict  # not a conflict of versions or ids: the database's own words
@@ -395,6 +432,16 @@ class EventStore:
         if expected in (ANY, STREAM_EXISTS):
             raise _LostRace()
         raise WrongExpectedVersion(stream_id, expected, actual)
+
+    def _head_written_before_us(self, stream_id: str) -> bool:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT {self._dialect.head_written_before_us} FROM (SELECT transaction_id FROM {EVENT_TABLE}"
+                " WHERE stream_id = %s ORDER BY version DESC LIMIT 1) AS h",
+                [stream_id],
+            )
+            row = cursor.fetchone()
+        return row is None or bool(row[0])
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -505,6 +552,13 @@ def _check_expected_version(expected: ExpectedVersion) -> None:
         raise TypeError(f"expected_version must be an int, ANY, NO_STREAM or STREAM_EXISTS, not {expected!r}.")
     if isinstance(expected, int) and expected < 0:
         raise ValueError("An exact expected version is 0 or more; use NO_STREAM for a new stream.")
+
+
+def _is_version_clash(conflict: IntegrityError) -> bool:
+    """Whether the database refused a row for taking a (stream_id, version) already taken."""
+    cause = conflict.__cause__
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)  # PostgreSQL
+    return constraint == STREAM_VERSION_CONSTRAINT or f"{EVENT_TABLE}.stream_id, {EVENT_TABLE}.version" in str(cause)
 
 
 def _prepared_statements_enabled(connection: Any) -> bool:

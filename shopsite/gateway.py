@@ -83,7 +83,7 @@ def receive_message(
     _check_body(body, idempotency_key)
     if not caller.may_post_source(body["source"]):
         raise SourceNotAllowed(caller.name, body["source"])
-    digest = _digest(body)
+    digest = _digest(body) if idempotency_key is not None else ""
     if idempotency_key is not None and (receipt := _replay(caller, idempotency_key, digest)):
         return receipt
     event = NewEvent(

@@ -16,6 +16,7 @@
 | GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
+| PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
 """
 
 from datetime import timedelta
@@ -159,6 +160,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
 GATEWAY_RATE_PER_MINUTE = env.int("GATEWAY_RATE_PER_MINUTE", default=600)
+# A partner's key is looked up at most once this often per process; a revoked key is refused
+# within this many seconds. 0: look it up on every request.
+PARTNER_KEY_CACHE_SECONDS = env.float("PARTNER_KEY_CACHE_SECONDS", default=5.0)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
 
 REST_FRAMEWORK = {

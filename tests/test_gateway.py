@@ -5,6 +5,7 @@ Each refusal is checked to have stored nothing: no event in `shop-input`, no ide
 
 import json
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,11 +14,13 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from eventstore.store import EventStore
+from shopsite.api.authentication import recently_verified
 from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
-from tests.waiting import settled_log
+from tests.waiting import settled_log, wait_until
 
 URL = "/shop/api/v1"
 STORE_DOWN = "There is a technical problem and the data has not been stored"
@@ -575,6 +578,35 @@ def test_a_key_revoked_in_the_admin_is_refused(key, admin_client):
     assert response.status_code == 200
     assert PartnerAPIKey.objects.get().revoked
     assert post(key, ORDER).status_code == 401
+
+
+def test_a_busy_partners_key_is_looked_up_once_every_few_seconds(key, settings):
+    settings.PARTNER_KEY_CACHE_SECONDS = 60
+    recently_verified.clear()
+    assert post(key, ORDER).status_code == 202
+    with CaptureQueriesContext(connection) as queries:
+        assert post(key, ORDER).status_code == 202
+    assert not [q for q in queries.captured_queries if "partnerapikey" in q["sql"]]
+
+
+def test_a_revoked_key_is_refused_once_the_key_cache_has_aged(key, settings):
+    settings.PARTNER_KEY_CACHE_SECONDS = 0.5
+    recently_verified.clear()
+    assert post(key, ORDER).status_code == 202
+    PartnerAPIKey.objects.update(revoked=True)
+    started = time.monotonic()
+    wait_until(lambda: post(key, ORDER).status_code == 401 or None, timeout=5, what="the revoked key refused")
+    assert time.monotonic() - started < 2
+    assert post(key, ORDER).status_code == 401
+
+
+def test_the_key_cache_keeps_only_keys_that_verified(key, settings):
+    settings.PARTNER_KEY_CACHE_SECONDS = 60
+    recently_verified.clear()
+    wrong = key[:-1] + ("a" if key[-1] != "a" else "b")
+    assert post(wrong, ORDER).status_code == 401
+    assert post(wrong, ORDER).status_code == 401
+    assert post(key, ORDER).status_code == 202
 
 
 def test_a_key_made_in_the_admin_is_shown_once_and_works(partner, admin_client):

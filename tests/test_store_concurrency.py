@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from eventstore.models import Event
-from eventstore.store import NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
+from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
 from tests.waiting import settled_log, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +61,31 @@ def test_eight_writers_on_one_stream_write_each_version_exactly_once():
     by_version = {e.version: e.data["writer"] for e in recorded[1:]}
     for n, (versions, _) in enumerate(results):
         assert all(by_version[v] == n for v in versions)
+
+
+def test_writers_appending_to_one_stream_with_any_version_lose_nothing():
+    """As the gateway's posts race for `shop-input`: one event or several, each stored once, in order."""
+    store = EventStore()
+    writers, appends = 8, 25
+    barrier = threading.Barrier(writers, timeout=TIMEOUT)
+
+    def writer(n: int) -> list[int]:
+        barrier.wait()
+        versions = []
+        for i in range(appends):
+            batch = [NewEvent("Received", {"writer": n, "append": i, "part": part}) for part in range(1 + i % 2)]
+            versions.append(store.append("shop-input", batch, ANY).version)
+        return versions
+
+    in_threads(writers, writer)
+    recorded = store.read_stream("shop-input")
+    total = writers * sum(1 + i % 2 for i in range(appends))
+    assert [e.version for e in recorded] == list(range(total))
+    seen = Counter((e.data["writer"], e.data["append"], e.data["part"]) for e in recorded)
+    assert len(seen) == total and set(seen.values()) == {1}
+    for n in range(writers):  # each writer's events in the order it appended them
+        mine = [(e.data["append"], e.data["part"]) for e in recorded if e.data["writer"] == n]
+        assert mine == sorted(mine)
 
 
 def test_readers_polling_during_concurrent_writes_see_every_event_once_in_stream_order():
@@ -171,11 +196,14 @@ def test_transactions_committing_out_of_position_order_are_not_skipped():
 
 
 @pytest.mark.postgresql
-def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_stream_backwards():
+@pytest.mark.parametrize("expected", [0, ANY], ids=["exact", "any"])
+@pytest.mark.parametrize("count", [1, 2], ids=["one-event", "two-events"])
+def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_stream_backwards(expected, count):
     """T1 writes early (taking a transaction id), T2 then starts order-1 and commits; T1's append
     to order-1 would sort before version 0, so it is refused, and succeeds in a new transaction."""
     store = EventStore()
     t1_wrote, t2_committed = threading.Event(), threading.Event()
+    second = [NewEvent("Second", {}) for _ in range(count)]
 
     def t1() -> str:
         try:
@@ -183,9 +211,9 @@ def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_strea
                 store.append("audit-1", [NewEvent("Noted", {})], NO_STREAM)  # takes T1's id
                 t1_wrote.set()
                 assert t2_committed.wait(TIMEOUT)
-                store.append("order-1", [NewEvent("Second", {})], 0)
+                store.append("order-1", second, expected)
         except TransactionOrderConflict:
-            store.append("order-1", [NewEvent("Second", {})], 0)  # a new transaction
+            store.append("order-1", second, expected)  # a new transaction
             return "retried"
         finally:
             connections.close_all()
@@ -198,7 +226,7 @@ def test_an_append_that_is_not_its_transactions_first_write_cannot_order_a_strea
         t2_committed.set()
         assert outcome.result(TIMEOUT) == "retried"
 
-    stream = [e for e in settled_log(store, 2) if e.stream_id == "order-1"]
-    assert [(e.version, e.event_type) for e in stream] == [(0, "First"), (1, "Second")]
+    stream = [e for e in settled_log(store, 1 + count) if e.stream_id == "order-1"]
+    assert [(e.version, e.event_type) for e in stream] == [(0, "First"), *((v, "Second") for v in range(1, count + 1))]
     assert stream[0].checkpoint < stream[1].checkpoint
-    assert Counter(e.stream_id for e in store.read_all()) == {"order-1": 2}  # audit-1 rolled back
+    assert Counter(e.stream_id for e in store.read_all()) == {"order-1": 1 + count}  # audit-1 rolled back

@@ -64,7 +64,7 @@ class ShopInputView(APIView):
             return Response({"detail": INVALID_BODY, "errors": {"body": ["The body is empty."]}}, 400)
         try:
             receipt = receive_message(
-                request.data, caller=request.user, idempotency_key=request.headers.get("Idempotency-Key")
+                request.data, caller=request.user, idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY")
             )
         except InvalidMessage as invalid:
             return Response({"detail": INVALID_BODY, "errors": invalid.errors}, status.HTTP_400_BAD_REQUEST)

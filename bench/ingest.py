@@ -1,0 +1,395 @@
+"""Ingest under load: POST /shop/api/v1 on gunicorn and PostgreSQL against a one-INSERT Django view.
+
+The site runs under gunicorn (`shopsite.wsgi:application`, settings `bench/_ingest_site.py`) on a
+scratch PostgreSQL database migrated like production, with the rate limit counted in Redis
+(CACHE_URL=redis://127.0.0.1:6379/1) and no Celery broker. gunicorn listens on a socket the bench
+opens on 127.0.0.1 (a free port) and is stopped at the end, also when a run fails.
+
+Two targets on the same gunicorn, with the same request bytes but for the path (a 144-byte JSON
+order with a unique order_id, an `Authorization: Api-Key` header, `Content-Type: application/json`):
+
+- gateway:  `POST /shop/api/v1` as a partner allowed the source `web`, at a rate limit so high that
+            no request is refused. Each 202 stores a ShopDataReceived event in `shop-input`.
+- baseline: `POST /bench/baseline`, a plain Django view that INSERTs the raw body into a table with
+            a jsonb column and answers 202: the least any ingest endpoint does on this stack.
+
+a. Maximum rate: 32 keep-alive connections, each sending its next request when it has the answer
+   (closed loop), for 10 s per run. Requests/s and p50/p99 latency. Goal: gateway/baseline
+   requests/s >= 0.7.
+b. Latency at a fixed arrival rate of half the gateway's maximum from (a), for 10 s per run (open
+   loop: latency counted from when each request was due, so a server that falls behind cannot hide
+   it by slowing the client down). Both targets at the same rate. Goal: gateway p99 <= 50 ms.
+
+Runs alternate baseline, gateway, three times each after a short warm-up, and each figure is the
+median of the three, so machine noise falls on both alike. Beside requests/s and latency, each line
+shows the server's CPU time per answer (gunicorn's workers and the database's backends, from
+/proc), which other work on the machine moves much less than requests/s. The load generator
+(bench/_loadgen.py, asyncio on raw sockets) runs in this process, beside gunicorn's, and its CPU
+share is reported.
+Every answer must be a 2xx, and the bench checks that `shop-input` holds exactly one event per 202
+of the gateway (and the baseline table one row per 202 of the baseline); it exits with status 1
+when either check fails.
+
+Worker setup: 4 gthread workers of one thread each (two per core, as gunicorn advises; gthread
+rather than sync for keep-alive), for 2 cores shared with PostgreSQL, Redis and the load generator
+(other setups: --gunicorn). Gateway / baseline req/s in --quick runs on a 2-core machine, after the
+gateway's fixes (key cache, one-INCR rate count, one-statement ANY append):
+
+    --workers 4 --worker-class gthread --threads 1    935 / 1,400
+    --workers 6 --worker-class gthread --threads 1    990 / 1,590
+    --workers 4 --worker-class gthread --threads 2    820 / 1,370
+
+A second thread in a worker costs the gateway more than the baseline: the threads share one GIL,
+and the gateway holds it longer per request.
+Before those fixes the gateway made 190 to 330 req/s against the same baselines (ratio 0.2 to 0.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import itertools
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import _common
+import _loadgen
+import psycopg
+import redis
+from tqdm import tqdm
+
+HOST = "127.0.0.1"
+CLIENTS = 32
+RUNS = 3
+GUNICORN_OPTIONS = "--workers 4 --worker-class gthread --threads 1"
+CACHE_URL = "redis://127.0.0.1:6379/1"
+START_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
+STOP_TIMEOUT = 15.0
+P99_GOAL_MS = 50.0
+RATIO_GOAL = 0.7
+BODY = (
+    '{"applies":"order","source":"web","profile":"customer","order_id":"%s",'
+    '"lines":[{"sku":"TEE-RED-M","quantity":1,"unit_price":"19.90"}]}'
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    seconds: float  # per timed run
+    warm_up: float  # per target, before the timed runs
+
+
+FULL = Sizes(seconds=10.0, warm_up=2.0)
+QUICK = Sizes(seconds=3.0, warm_up=1.0)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a shorter run, for a smoke test")
+    parser.add_argument("--gunicorn", default=GUNICORN_OPTIONS, help="gunicorn's worker options (default: %(default)s)")
+    return parser.parse_args()
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+def create_partner() -> str:
+    """A partner allowed the source `web`, never rate limited in a run; its key."""
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("create_partner", "bench", sources="web", rate=100_000_000, stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def check_redis() -> None:
+    try:
+        redis.Redis.from_url(CACHE_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        raise _common.BenchmarkCannotRun(f"no Redis at {CACHE_URL}: {error}") from error
+
+
+def healthz(port: int) -> int | None:
+    """The status of GET /healthz, or None if nothing answers yet."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int  # gunicorn's master; its children are the workers
+    log: IO[str]  # what gunicorn and the site wrote
+
+    def log_tail(self, size: int = 4000) -> str:
+        self.log.seek(0)
+        return self.log.read()[-size:]
+
+
+@contextmanager
+def gunicorn(database_url: str, options: str) -> Iterator[Server]:
+    """gunicorn serving the site with bench settings on a free port of 127.0.0.1.
+
+    The bench opens the listening socket and hands it over (fd://), so no other process can take
+    the port in between. Stopped on the way out, killed if it does not stop in time.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "benchmark-only-not-secret",
+        "DJANGO_SETTINGS_MODULE": "_ingest_site",
+        "CACHE_URL": CACHE_URL,
+        "PYTHONPATH": os.pathsep.join([str(_common.PROJECT_DIR / "bench"), str(_common.PROJECT_DIR)]),
+    }
+    for name in ("CELERY_BROKER_URL", "DEBUG"):
+        env.pop(name, None)  # tasks in-process, DEBUG off: as the bench intends, whatever the shell has
+    command = [sys.executable, "-m", "gunicorn", "shopsite.wsgi:application", *shlex.split(options)]
+    with tempfile.TemporaryFile("w+") as log:
+        with socket.create_server((HOST, 0)) as listener:  # gunicorn keeps its own copy
+            port = listener.getsockname()[1]
+            command += ["--bind", f"fd://{listener.fileno()}"]
+            process = subprocess.Popen(
+                command, env=env, cwd=_common.PROJECT_DIR, pass_fds=[listener.fileno()], stdout=log, stderr=log
+            )
+        server = Server(port, process.pid, log)
+        try:
+            wait_until_ready(process, server)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until_ready(process: subprocess.Popen, server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while (status := healthz(server.port)) != 200:
+        try:
+            process.wait(timeout=0.1)  # the interval between polls, cut short if gunicorn exits
+        except subprocess.TimeoutExpired:
+            if time.monotonic() < deadline:
+                continue
+            failure = f"gunicorn did not answer GET /healthz with 200 within {START_TIMEOUT:.0f} s (last: {status})"
+        else:
+            failure = f"gunicorn exited with status {process.returncode}"
+        raise SystemExit(f"{failure}; its log:\n{server.log_tail()}")
+
+
+# --- server CPU --------------------------------------------------------------------------------
+
+
+class ServerCPU:
+    """CPU seconds used so far by gunicorn's workers and the scratch database's PostgreSQL backends.
+
+    Read from /proc, so a server's cost per request shows even when other work on the machine
+    moves its requests/s. The backends count only when PostgreSQL runs on this machine.
+    """
+
+    def __init__(self, server: Server, database_url: str) -> None:
+        self.master = server.pid
+        self.database = psycopg.connect(database_url, autocommit=True)
+        self.database_is_local = urlsplit(database_url).hostname in ("127.0.0.1", "localhost", "::1")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def pids(self) -> list[int]:
+        workers = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
+        backends: list[int] = []
+        if self.database_is_local:
+            backends = [
+                pid
+                for (pid,) in self.database.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
+        return [int(pid) for pid in workers] + backends
+
+    def used(self) -> dict[int, float]:
+        """CPU seconds (user and system) of each process so far."""
+        used = {}
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except FileNotFoundError:
+                continue  # ended meanwhile
+            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime
+        return used
+
+    def close(self) -> None:
+        self.database.close()
+
+
+# --- load --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    load: _loadgen.LoadResult
+    server_cpu_seconds: float
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.server_cpu_seconds / self.load.ok if self.load.ok else float("nan")
+
+
+class Target:
+    """A path to post to, with request bytes built for it and every run against it."""
+
+    _numbers = itertools.count()  # order ids unique across targets and runs
+
+    def __init__(self, name: str, path: str, server: Server, key: str, server_cpu: ServerCPU) -> None:
+        self.name = name
+        self.port = server.port
+        self.server_cpu = server_cpu
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{server.port}\r\nAuthorization: Api-Key {key}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        self.runs: list[Run] = []  # warm-ups included
+
+    def request(self) -> bytes:
+        body = (BODY % f"bench-{next(self._numbers)}").encode()
+        return b"%s%d\r\n\r\n%s" % (self.head, len(body), body)
+
+    def closed_loop(self, seconds: float) -> Run:
+        return self._measured(
+            lambda: _loadgen.closed_loop(HOST, self.port, self.request, connections=CLIENTS, seconds=seconds)
+        )
+
+    def open_loop(self, rate: float, seconds: float) -> Run:
+        return self._measured(
+            lambda: _loadgen.open_loop(HOST, self.port, self.request, rate=rate, connections=CLIENTS, seconds=seconds)
+        )
+
+    def _measured(self, load: Callable[[], _loadgen.LoadResult]) -> Run:
+        before = self.server_cpu.used()
+        result = load()
+        after = self.server_cpu.used()
+        run = Run(result, sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()))
+        self.runs.append(run)
+        return run
+
+    def answered_202(self) -> int:
+        return sum(run.load.statuses[202] for run in self.runs)
+
+
+def alternate(targets: list[Target], measure: Callable[[Target], Run], what: str) -> dict[str, list[Run]]:
+    """RUNS rounds of `measure` on each target in turn; each target's runs."""
+    runs: dict[str, list[Run]] = {target.name: [] for target in targets}
+    with tqdm(total=RUNS * len(targets), desc=what, unit="run", leave=False) as bar:
+        for _ in range(RUNS):
+            for target in targets:
+                bar.set_postfix_str(target.name)
+                runs[target.name].append(measure(target))
+                bar.update()
+    return runs
+
+
+def median_rate(runs: list[Run]) -> float:
+    return _common.median([run.load.rate for run in runs])
+
+
+def median_ms(runs: list[Run], fraction: float) -> float:
+    return _common.median([run.load.percentile(fraction) for run in runs]) * 1000
+
+
+def figures_line(name: str, runs: list[Run]) -> str:
+    """Medians of req/s, p50, p99 and server CPU per request; then each run's req/s, p50 and p99."""
+    cpu = _common.median([run.cpu_per_request for run in runs]) * 1000
+    each = ", ".join(
+        f"{r.load.rate:,.0f}/{r.load.percentile(0.5) * 1000:.1f}/{r.load.percentile(0.99) * 1000:.1f}" for r in runs
+    )
+    return (
+        f"   {name:<8}  {median_rate(runs):>6,.0f} req/s  p50 {median_ms(runs, 0.5):5.1f} ms"
+        f"  p99 {median_ms(runs, 0.99):5.1f} ms  server CPU {cpu:4.1f} ms/req   (runs: {each})"
+    )
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def count_rows(url: str) -> tuple[int, int]:
+    """(ShopDataReceived events in shop-input, rows in the baseline table)."""
+    from _ingest_site import BASELINE_TABLE
+
+    with psycopg.connect(url) as conn:
+        events = conn.execute(
+            "SELECT count(*) FROM eventstore_event WHERE stream_id = 'shop-input' AND event_type = 'ShopDataReceived'"
+        ).fetchone()[0]
+        rows = conn.execute(f"SELECT count(*) FROM {BASELINE_TABLE}").fetchone()[0]
+    return events, rows
+
+
+def main() -> None:
+    args = parse_args()
+    sizes = QUICK if args.quick else FULL
+    check_redis()
+    with _common.scratch_django("shop_bench_ingest") as url:
+        from _ingest_site import BASELINE_DDL, BASELINE_PATH
+
+        key = create_partner()
+        with psycopg.connect(url) as conn:
+            conn.execute(BASELINE_DDL)
+        with gunicorn(url, args.gunicorn) as server, closing(ServerCPU(server, url)) as server_cpu:
+            baseline = Target("baseline", f"/{BASELINE_PATH}", server, key, server_cpu)
+            gateway = Target("gateway", "/shop/api/v1", server, key, server_cpu)
+            targets = [baseline, gateway]
+            for target in targets:  # connections, plans, the first request's imports
+                target.closed_loop(sizes.warm_up)
+            closed = alternate(targets, lambda t: t.closed_loop(sizes.seconds), "closed loop")
+            rate = median_rate(closed["gateway"]) / 2
+            opened = alternate(targets, lambda t: t.open_loop(rate, sizes.seconds), f"open loop at {rate:,.0f}/s")
+            if any(run.load.failed for target in targets for run in target.runs):
+                print(f"Some requests failed; the end of gunicorn's log:\n{server.log_tail()}", file=sys.stderr)
+        events, rows = count_rows(url)
+
+    print(f"gunicorn {args.gunicorn}; {CLIENTS} connections; {RUNS} runs of {sizes.seconds:.0f} s each, alternating")
+    print("a. closed loop: each connection sends when answered (medians; runs: req/s/p50/p99)")
+    for name, runs in closed.items():
+        print(figures_line(name, runs))
+    print(f"b. open loop at {rate:,.0f} req/s, half the gateway's maximum; latency from when each request was due")
+    for name, runs in opened.items():
+        print(figures_line(name, runs))
+
+    every = [run.load for target in targets for run in target.runs]
+    failures = [f"{t.name}: {run.load.failures()}" for t in targets for run in t.runs if run.load.failed]
+    stored_ok = events == gateway.answered_202() and rows == baseline.answered_202()
+    busiest = max(result.cpu_seconds / result.seconds for result in every)
+    print(f"   load generator: at most {busiest:.0%} of one core in a run")
+    print(f"   non-2xx answers and failed requests: {'; '.join(failures) or 'none'}")
+    print(
+        f"   shop-input holds {events:,} events for {gateway.answered_202():,} gateway 202s, the baseline table"
+        f" {rows:,} rows for {baseline.answered_202():,} baseline 202s: " + ("equal" if stored_ok else "** MISMATCH **")
+    )
+    ratio = median_rate(closed["gateway"]) / median_rate(closed["baseline"])
+    p99 = median_ms(opened["gateway"], 0.99)
+    print(
+        f"ratio gateway/baseline req/s = {ratio:.2f} (goal >= {RATIO_GOAL}, {_common.goal_note(ratio >= RATIO_GOAL)});"
+        f" open-loop gateway p99 = {p99:.1f} ms (goal <= {P99_GOAL_MS:.0f} ms, {_common.goal_note(p99 <= P99_GOAL_MS)})"
+    )
+    if failures or not stored_ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    _common.run_main(main)
