@@ -61,6 +61,10 @@ def post(key, body=None, *, raw=None, content_type="application/json", **headers
     return Client().post(URL, data=data, content_type=content_type, headers=headers)
 
 
+def auth(key):
+    return {"Authorization": f"Api-Key {key}"}
+
+
 def stored():
     return EventStore().read_stream(INPUT_STREAM)
 
@@ -320,6 +324,22 @@ def test_a_content_type_that_is_not_json_answers_415(key, content_type):
 
 def test_json_with_a_charset_parameter_is_accepted(key):
     assert post(key, ORDER, content_type="application/json; charset=utf-8").status_code == 202
+
+
+def test_query_parameters_aimed_at_the_orm_are_ignored(key):
+    """S9: the gateway reads no query parameter; nothing reaches a query."""
+    url = f"{URL}?_connector=OR&ordering=-password&partner__name__startswith=a&format=xml&limit=1e9"
+    response = Client().post(url, data=json.dumps(ORDER), content_type="application/json", headers=auth(key))
+    assert response.status_code == 202
+    [event] = stored()
+    assert event.data == {k: v for k, v in ORDER.items() if k not in ("applies", "source", "profile")}
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*", "nonsense"])
+def test_answers_are_json_whatever_the_client_accepts(key, accept):
+    response = post(key, ORDER, Accept=accept)
+    assert response.status_code == 202
+    assert response.headers["Content-Type"] == "application/json"
 
 
 def test_other_methods_are_not_allowed(key):

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,12 +13,20 @@ from shopsite.api.throttling import PartnerRateThrottle
 from shopsite.gateway import IdempotencyKeyReused, InvalidMessage, SourceNotAllowed, receive_message
 
 
+class JSONAnswers(DefaultContentNegotiation):
+    """Answers are JSON whatever `Accept` or `?format=` ask for: neither may turn a post into 404 or 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ShopInputView(APIView):
     authentication_classes = [PartnerKeyAuthentication]
     permission_classes = [IsPartner]
     throttle_classes = [PartnerRateThrottle]
     parser_classes = [StrictJSONParser]
     metadata_class = None  # OPTIONS answers 405: the schema is at /api/schema/
+    content_negotiation_class = JSONAnswers
 
     @extend_schema(
         operation_id="post_shop_input",
