@@ -26,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
+from eventstore.repository import retry_on_conflict
 from eventstore.store import ANY, EventStore, NewEvent
 from shopsite.models import IdempotencyRecord, Partner
 
@@ -79,7 +80,11 @@ def receive_message(
     idempotency_key: str | None = None,
     store: EventStore | None = None,
 ) -> Receipt:
-    """Store `body` as a `ShopDataReceived` event in `shop-input`, or raise a `GatewayError`."""
+    """Store `body` as a `ShopDataReceived` event in `shop-input`, or raise a `GatewayError`.
+
+    Call it outside a transaction: the message is committed when it returns, in a transaction of
+    its own (the store's first-write rule makes that the only safe way to append to a busy stream).
+    """
     _check_body(body, idempotency_key)
     if not caller.may_post_source(body["source"]):
         raise SourceNotAllowed(caller.name, body["source"])
@@ -102,16 +107,11 @@ def receive_message(
     if idempotency_key is None:
         store.append(INPUT_STREAM, [event], ANY)  # one autocommit statement
         return Receipt(event.event_id)
+    record = IdempotencyRecord(
+        partner=caller, key=idempotency_key, body_digest=digest, message_id=event.event_id, created_at=datetime.now(UTC)
+    )
     try:
-        with transaction.atomic(durable=True):
-            store.append(INPUT_STREAM, [event], ANY)  # first: the append must be the first write
-            IdempotencyRecord.objects.create(
-                partner=caller,
-                key=idempotency_key,
-                body_digest=digest,
-                message_id=event.event_id,
-                created_at=datetime.now(UTC),
-            )
+        _store_with_key(store, event, record)
     except IntegrityError:
         # Another request with this key committed first (it held us on the unique index until
         # then); our append was rolled back with the record.
@@ -120,6 +120,18 @@ def receive_message(
             raise
         return receipt
     return Receipt(event.event_id)
+
+
+@retry_on_conflict
+def _store_with_key(store: EventStore, event: NewEvent, record: IdempotencyRecord) -> None:
+    """The message and the record of its key, in one transaction, all or nothing.
+
+    The append comes first, as the store wants the first write of a transaction. A transaction
+    that loses the race for the input stream's next version to a younger one must not append
+    after it (`TransactionOrderConflict`): the whole transaction is then tried again.
+    """
+    store.append(INPUT_STREAM, [event], ANY)
+    record.save(force_insert=True)
 
 
 def forget_idempotency_keys(*, older_than: timedelta | None = None) -> int:

@@ -16,9 +16,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from eventstore.store import EventStore
+from eventstore.store import ANY, EventStore, NewEvent
 from shopsite.api.authentication import recently_verified
-from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys
+from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys, receive_message
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
 from tests.waiting import settled_log, wait_until
 
@@ -439,6 +439,41 @@ def test_two_requests_with_one_key_at_the_same_moment_store_once():
     assert len(log) == rounds
     assert sorted(e.data["order_id"] for e in log) == sorted(f"R{r}" for r in range(rounds))
     assert IdempotencyRecord.objects.count() == rounds
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_post_overtaken_by_a_younger_transaction_is_stored_on_a_retry(partner):
+    """The post's transaction takes its id, then a younger one commits the input stream's next
+    version: appending after it would order the stream backwards, so the store refuses
+    (TransactionOrderConflict) and the gateway runs the whole transaction again."""
+
+    class OvertakenOnce(EventStore):
+        attempts = 0
+
+        def append(self, stream_id, events, expected_version):
+            OvertakenOnce.attempts += 1
+            if OvertakenOnce.attempts == 1:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()")  # this transaction's id, taken now
+                younger = threading.Thread(target=append_and_close)
+                younger.start()
+                younger.join(timeout=30)
+            return super().append(stream_id, events, expected_version)
+
+    def append_and_close():
+        try:
+            EventStore().append(INPUT_STREAM, [NewEvent("ShopDataReceived", {"from": "younger"})], ANY)
+        finally:
+            connection.close()
+
+    receipt = receive_message(ORDER, caller=partner, idempotency_key="overtaken", store=OvertakenOnce())
+
+    assert OvertakenOnce.attempts == 2
+    log = settled_log(EventStore(), 2, categories=["shop"])
+    assert [e.data.get("from") for e in log] == ["younger", None]
+    assert log[1].event_id == receipt.message_id
+    assert IdempotencyRecord.objects.get().message_id == receipt.message_id
 
 
 @pytest.mark.postgresql
