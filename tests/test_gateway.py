@@ -20,6 +20,7 @@ from eventstore.store import ANY, EventStore, NewEvent
 from shopsite.api.authentication import recently_verified
 from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys, receive_message
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
+from tests.threads import TIMEOUT, in_threads
 from tests.waiting import settled_log, wait_until
 
 URL = "/shop/api/v1"
@@ -410,27 +411,17 @@ def test_keys_are_kept_24_hours_then_forgotten(key):
 
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
-def test_two_requests_with_one_key_at_the_same_moment_store_once():
+def test_two_requests_with_one_key_at_the_same_moment_store_once(key):
     """R4: both wait at a barrier, post at once; one message is stored and both get its id."""
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
     rounds, clients = 10, 4
     for round_ in range(rounds):
-        barrier = threading.Barrier(clients)
-        answers = [None] * clients
+        barrier = threading.Barrier(clients, timeout=TIMEOUT)
 
-        def send(slot, round_=round_, barrier=barrier, answers=answers):
-            try:
-                barrier.wait(timeout=10)
-                answers[slot] = post(key, {**ORDER, "order_id": f"R{round_}"}, **{"Idempotency-Key": f"r-{round_}"})
-            finally:
-                connection.close()
+        def send(slot, round_=round_, barrier=barrier):
+            barrier.wait()
+            return post(key, {**ORDER, "order_id": f"R{round_}"}, **{"Idempotency-Key": f"r-{round_}"})
 
-        threads = [threading.Thread(target=send, args=(slot,)) for slot in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        answers = in_threads(clients, send)
         assert [a.status_code for a in answers] == [202] * clients
         assert len({a.json()["message_id"] for a in answers}) == 1
         assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == clients - 1
@@ -456,16 +447,10 @@ def test_a_keyed_post_overtaken_by_a_younger_transaction_is_stored_on_a_retry(pa
             if OvertakenOnce.attempts == 1:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_current_xact_id()")  # this transaction's id, taken now
-                younger = threading.Thread(target=append_and_close)
-                younger.start()
-                younger.join(timeout=30)
+                in_threads(1, lambda _: EventStore().append(INPUT_STREAM, [younger], ANY))  # commits
             return super().append(stream_id, events, expected_version)
 
-    def append_and_close():
-        try:
-            EventStore().append(INPUT_STREAM, [NewEvent("ShopDataReceived", {"from": "younger"})], ANY)
-        finally:
-            connection.close()
+    younger = NewEvent("ShopDataReceived", {"from": "younger"})
 
     receipt = receive_message(ORDER, caller=partner, idempotency_key="overtaken", store=OvertakenOnce())
 
@@ -478,30 +463,18 @@ def test_a_keyed_post_overtaken_by_a_younger_transaction_is_stored_on_a_retry(pa
 
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_posts_without_keys_are_all_stored_in_order():
+def test_concurrent_posts_without_keys_are_all_stored_in_order(key):
     """Many partners' posts race for the one input stream: each is stored once, none is lost."""
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
     clients, each = 8, 15
-    ids: list[list[str]] = [[] for _ in range(clients)]
-    barrier = threading.Barrier(clients)
+    barrier = threading.Barrier(clients, timeout=TIMEOUT)
 
     def send(slot):
-        try:
-            barrier.wait(timeout=10)
-            for n in range(each):
-                response = post(key, {**ORDER, "order_id": f"{slot}-{n}"})
-                assert response.status_code == 202
-                ids[slot].append(response.json()["message_id"])
-        finally:
-            connection.close()
+        barrier.wait()
+        answers = [post(key, {**ORDER, "order_id": f"{slot}-{n}"}) for n in range(each)]
+        assert [a.status_code for a in answers] == [202] * each
+        return [a.json()["message_id"] for a in answers]
 
-    threads = [threading.Thread(target=send, args=(slot,)) for slot in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    ids = in_threads(clients, send)
     log = settled_log(EventStore(), clients * each, categories=["shop"])
     assert sorted(str(e.event_id) for e in log) == sorted(i for slot in ids for i in slot)
     assert [e.version for e in EventStore().read_stream(INPUT_STREAM)] == list(range(clients * each))

@@ -3,7 +3,6 @@
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,24 +10,10 @@ from django.db import connection, connections, transaction
 
 from eventstore.models import Event
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, TransactionOrderConflict, WrongExpectedVersion
+from tests.threads import TIMEOUT, in_threads
 from tests.waiting import settled_log, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 30  # seconds any one wait may take before the test fails
-
-
-def in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run work(0..count-1) in threads, each closing its database connection when done."""
-
-    def run(n: int) -> object:
-        try:
-            return work(n)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return [f.result(timeout=TIMEOUT * 2) for f in [pool.submit(run, n) for n in range(count)]]
 
 
 def test_eight_writers_on_one_stream_write_each_version_exactly_once():
