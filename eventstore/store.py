@@ -191,6 +191,8 @@ MAX_EVENT_TYPE_LENGTH = 100
 MAX_CORRELATION_ID_LENGTH = 100
 STREAM_VERSION_CONSTRAINT = "eventstore_stream_version_unique"
 _COLUMNS = "position, transaction_id, stream_id, version, event_id, event_type, data, metadata"
+# The last event of the stream named by the one parameter, as a row source.
+_HEAD = f"(SELECT version, transaction_id FROM {EVENT_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1)"
 
 
 def _postgresql_row(row: tuple) -> RecordedEvent:
@@ -365,10 +367,7 @@ class EventStore:
             version = "coalesce(h.version, -1) + v.column1"
             if len(events) == 1:
                 conflict_clause = " ON CONFLICT (stream_id, version) DO NOTHING"
-            source = (
-                f"(VALUES {', '.join(rows)}) AS v LEFT JOIN (SELECT version, transaction_id FROM {EVENT_TABLE}"
-                " WHERE stream_id = %s ORDER BY version DESC LIMIT 1) AS h ON 1 = 1"
-            )
+            source = f"(VALUES {', '.join(rows)}) AS v LEFT JOIN {_HEAD} AS h ON 1 = 1"
             gate = f"(h.version IS NULL OR {dialect.head_written_before_us})"
             params.append(stream_id)
         elif head >= 0:
@@ -399,15 +398,16 @@ class EventStore:
         conflict: IntegrityError | None,
     ) -> AppendResult:
         """Nothing was written: an idempotent repeat (returned), or a conflict (raised)."""
-        if head is None and (
-            _is_version_clash(conflict) if conflict is not None else not connections[self.using].in_atomic_block
-        ):
-            # ANY lost the race for the next version (the hot path when many write one stream):
-            # an IntegrityError on (stream_id, version), or one event not written (ON CONFLICT DO
-            # NOTHING) by a statement that was its own transaction, so began after the head's
-            # writer committed and cannot have broken the order rule. Try again at once; a repeat
-            # of events already stored shows as such on the retry.
-            raise _LostRace()
+        if head is None and conflict is None:
+            # ANY wrote nothing without an error: its one event lost the race for the next version
+            # (ON CONFLICT DO NOTHING), or the head was written by a younger transaction. Outside a
+            # transaction it can only be the race: the statement's own transaction began after the
+            # head's writer committed. Either way no event id was repeated: that raises.
+            if not connections[self.using].in_atomic_block or self._head_written_before_us(stream_id):
+                raise _LostRace()
+            raise TransactionOrderConflict(stream_id)
+        if head is None and _is_version_clash(conflict):
+            raise _LostRace()  # the hot path when many write one stream; a repeat shows on the retry
         ids = [e.event_id for e in events]
         native = self._dialect.native_uuid
         where = "event_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
@@ -419,27 +419,19 @@ class EventStore:
                 return AppendResult(stream_id, actual, ())
         if found:
             raise DuplicateEventId(list(found))
-        if head is None:  # ANY, and not an IntegrityError on the version
-            if conflict is not None:
-                raise conflict
-            if self._head_written_before_us(stream_id):
-                raise _LostRace()  # in a transaction, one event not written (ON CONFLICT DO NOTHING)
-            raise TransactionOrderConflict(stream_id)
+        if head is None:
+            raise conflict  # ANY refused for neither the version nor the ids: the database's own words
         if actual == head:
             if conflict is not None:
                 raise conflict  # not a conflict of versions or ids: the database's own words
             raise TransactionOrderConflict(stream_id)
-        if expected in (ANY, STREAM_EXISTS):
+        if expected == STREAM_EXISTS:
             raise _LostRace()
         raise WrongExpectedVersion(stream_id, expected, actual)
 
     def _head_written_before_us(self, stream_id: str) -> bool:
         with connections[self.using].cursor() as cursor:
-            cursor.execute(
-                f"SELECT {self._dialect.head_written_before_us} FROM (SELECT transaction_id FROM {EVENT_TABLE}"
-                " WHERE stream_id = %s ORDER BY version DESC LIMIT 1) AS h",
-                [stream_id],
-            )
+            cursor.execute(f"SELECT {self._dialect.head_written_before_us} FROM {_HEAD} AS h", [stream_id])
             row = cursor.fetchone()
         return row is None or bool(row[0])
 
@@ -448,9 +440,7 @@ class EventStore:
     def stream_version(self, stream_id: str) -> int:
         """The version of the stream's last event, or -1 if the stream does not exist."""
         with connections[self.using].cursor() as cursor:
-            cursor.execute(
-                f"SELECT version FROM {EVENT_TABLE} WHERE stream_id = %s ORDER BY version DESC LIMIT 1", [stream_id]
-            )
+            cursor.execute(f"SELECT version FROM {_HEAD} AS h", [stream_id])
             row = cursor.fetchone()
         return -1 if row is None else row[0]
 
