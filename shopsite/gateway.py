@@ -53,7 +53,7 @@ class InvalidMessage(GatewayError):
     """The body or its routing fields are not valid; `errors` maps each field to its problems."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(f"Request body not valid: {errors}")
+        super().__init__(f"Message not valid: {errors}")
         self.errors = errors
 
 
@@ -88,9 +88,6 @@ def receive_message(
     _check_body(body, idempotency_key)
     if not caller.may_post_source(body["source"]):
         raise SourceNotAllowed(caller.name, body["source"])
-    digest = _digest(body) if idempotency_key is not None else ""
-    if idempotency_key is not None and (receipt := _replay(caller, idempotency_key, digest)):
-        return receipt
     event = NewEvent(
         MESSAGE_TYPE,
         {name: value for name, value in body.items() if name not in ROUTING_FIELDS},
@@ -107,15 +104,22 @@ def receive_message(
     if idempotency_key is None:
         store.append(INPUT_STREAM, [event], ANY)  # one autocommit statement
         return Receipt(event.event_id)
+    return _receive_once(store, event, caller=caller, key=idempotency_key, digest=_digest(body))
+
+
+def _receive_once(store: EventStore, event: NewEvent, *, caller: Partner, key: str, digest: str) -> Receipt:
+    """Store `event` unless `key` was used before: then the first answer, or IdempotencyKeyReused."""
+    if receipt := _replay(caller, key, digest):
+        return receipt
     record = IdempotencyRecord(
-        partner=caller, key=idempotency_key, body_digest=digest, message_id=event.event_id, created_at=datetime.now(UTC)
+        partner=caller, key=key, body_digest=digest, message_id=event.event_id, created_at=datetime.now(UTC)
     )
     try:
         _store_with_key(store, event, record)
     except IntegrityError:
         # Another request with this key committed first (it held us on the unique index until
         # then); our append was rolled back with the record.
-        receipt = _replay(caller, idempotency_key, digest)
+        receipt = _replay(caller, key, digest)
         if receipt is None:
             raise
         return receipt

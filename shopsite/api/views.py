@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shopsite.api.authentication import IsPartner, PartnerKeyAuthentication
-from shopsite.api.parsers import INVALID_BODY, StrictJSONParser
+from shopsite.api.parsers import INVALID_BODY, InvalidBody, StrictJSONParser
 from shopsite.api.schema import DETAIL, INVALID, MESSAGE_BODY, STORED
 from shopsite.api.throttling import PartnerRateThrottle
 from shopsite.gateway import IdempotencyKeyReused, InvalidMessage, SourceNotAllowed, receive_message
@@ -68,15 +68,14 @@ class ShopInputView(APIView):
         },
     )
     def post(self, request):
-        if not request.META.get("CONTENT_LENGTH", "0").strip("0"):
-            # DRF hands an empty body to no parser and calls it {}: say what is wrong instead.
-            return Response({"detail": INVALID_BODY, "errors": {"body": ["The body is empty."]}}, 400)
+        if request.stream is None:  # DRF hands an empty body to no parser and calls it {}
+            raise InvalidBody.of_body("The body is empty.")
         try:
             receipt = receive_message(
                 request.data, caller=request.user, idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY")
             )
         except InvalidMessage as invalid:
-            return Response({"detail": INVALID_BODY, "errors": invalid.errors}, status.HTTP_400_BAD_REQUEST)
+            raise InvalidBody(invalid.errors) from None
         except SourceNotAllowed as refused:
             return Response({"detail": str(refused)}, status.HTTP_403_FORBIDDEN)
         except IdempotencyKeyReused as reused:
