@@ -2,8 +2,8 @@
 
 The site runs under gunicorn (`shopsite.wsgi:application`, settings `bench/_ingest_site.py`) on a
 scratch PostgreSQL database migrated like production, with the rate limit counted in Redis
-(CACHE_URL=redis://127.0.0.1:6379/1) and no Celery broker. gunicorn listens on a socket the bench
-opens on 127.0.0.1 (a free port) and is stopped at the end, also when a run fails.
+(CACHE_URL=redis://127.0.0.1:6379/1) and no Celery broker. It is started and stopped by the test
+suite's launcher (`tests.serving.serve`), on a free port of 127.0.0.1, also stopped when a run fails.
 
 Two targets on the same gunicorn, with the same request bytes but for the path (a 144-byte JSON
 order with a unique order_id, an `Authorization: Api-Key` header, `Content-Type: application/json`):
@@ -47,21 +47,15 @@ Before those fixes the gateway made 190 to 330 req/s against the same baselines 
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
 import itertools
 import os
 import shlex
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 from urllib.parse import urlsplit
 
 import _common
@@ -70,13 +64,13 @@ import psycopg
 import redis
 from tqdm import tqdm
 
+from tests.serving import Site, serve
+
 HOST = "127.0.0.1"
 CLIENTS = 32
 RUNS = 3
 GUNICORN_OPTIONS = "--workers 4 --worker-class gthread --threads 1"
 CACHE_URL = "redis://127.0.0.1:6379/1"
-START_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
-STOP_TIMEOUT = 15.0
 P99_GOAL_MS = 50.0
 RATIO_GOAL = 0.7
 BODY = (
@@ -121,36 +115,9 @@ def check_redis() -> None:
         raise _common.BenchmarkCannotRun(f"no Redis at {CACHE_URL}: {error}") from error
 
 
-def healthz(port: int) -> int | None:
-    """The status of GET /healthz, or None if nothing answers yet."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=2)
-    try:
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status
-    except OSError:
-        return None
-    finally:
-        connection.close()
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    pid: int  # gunicorn's master; its children are the workers
-    log: IO[str]  # what gunicorn and the site wrote
-
-    def log_tail(self, size: int = 4000) -> str:
-        self.log.seek(0)
-        return self.log.read()[-size:]
-
-
 @contextmanager
-def gunicorn(database_url: str, options: str) -> Iterator[Server]:
-    """gunicorn serving the site with bench settings on a free port of 127.0.0.1.
-
-    The bench opens the listening socket and hands it over (fd://), so no other process can take
-    the port in between. Stopped on the way out, killed if it does not stop in time.
-    """
+def site(database_url: str, options: str) -> Iterator[Site]:
+    """gunicorn serving the site with the bench settings, through the test suite's launcher."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -161,39 +128,8 @@ def gunicorn(database_url: str, options: str) -> Iterator[Server]:
     }
     for name in ("CELERY_BROKER_URL", "DEBUG"):
         env.pop(name, None)  # tasks in-process, DEBUG off: as the bench intends, whatever the shell has
-    command = [sys.executable, "-m", "gunicorn", "shopsite.wsgi:application", *shlex.split(options)]
-    with tempfile.TemporaryFile("w+") as log:
-        with socket.create_server((HOST, 0)) as listener:  # gunicorn keeps its own copy
-            port = listener.getsockname()[1]
-            command += ["--bind", f"fd://{listener.fileno()}"]
-            process = subprocess.Popen(
-                command, env=env, cwd=_common.PROJECT_DIR, pass_fds=[listener.fileno()], stdout=log, stderr=log
-            )
-        server = Server(port, process.pid, log)
-        try:
-            wait_until_ready(process, server)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_ready(process: subprocess.Popen, server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while (status := healthz(server.port)) != 200:
-        try:
-            process.wait(timeout=0.1)  # the interval between polls, cut short if gunicorn exits
-        except subprocess.TimeoutExpired:
-            if time.monotonic() < deadline:
-                continue
-            failure = f"gunicorn did not answer GET /healthz with 200 within {START_TIMEOUT:.0f} s (last: {status})"
-        else:
-            failure = f"gunicorn exited with status {process.returncode}"
-        raise SystemExit(f"{failure}; its log:\n{server.log_tail()}")
+    with serve(env, options=shlex.split(options), ready_path="/healthz") as server:
+        yield server
 
 
 # --- server CPU --------------------------------------------------------------------------------
@@ -206,7 +142,7 @@ class ServerCPU:
     moves its requests/s. The backends count only when PostgreSQL runs on this machine.
     """
 
-    def __init__(self, server: Server, database_url: str) -> None:
+    def __init__(self, server: Site, database_url: str) -> None:
         self.master = server.pid
         self.database = psycopg.connect(database_url, autocommit=True)
         self.database_is_local = urlsplit(database_url).hostname in ("127.0.0.1", "localhost", "::1")
@@ -257,7 +193,7 @@ class Target:
 
     _numbers = itertools.count()  # order ids unique across targets and runs
 
-    def __init__(self, name: str, path: str, server: Server, key: str, server_cpu: ServerCPU) -> None:
+    def __init__(self, name: str, path: str, server: Site, key: str, server_cpu: ServerCPU) -> None:
         self.name = name
         self.port = server.port
         self.server_cpu = server_cpu
@@ -350,7 +286,7 @@ def main() -> None:
         key = create_partner()
         with psycopg.connect(url) as conn:
             conn.execute(BASELINE_DDL)
-        with gunicorn(url, args.gunicorn) as server, closing(ServerCPU(server, url)) as server_cpu:
+        with site(url, args.gunicorn) as server, closing(ServerCPU(server, url)) as server_cpu:
             baseline = Target("baseline", f"/{BASELINE_PATH}", server, key, server_cpu)
             gateway = Target("gateway", "/shop/api/v1", server, key, server_cpu)
             targets = [baseline, gateway]

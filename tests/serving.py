@@ -1,7 +1,7 @@
 """The site as it runs in production, for tests: gunicorn in a subprocess, and a TCP proxy to cut it off.
 
-    with TcpProxy("127.0.0.1", 5432) as proxy, serve(site_environment(DATABASE_URL=...)) as url:
-        answer = http("POST", f"{url}/shop/api/v1", json_body={...}, headers={...})
+    with TcpProxy("127.0.0.1", 5432) as proxy, serve(site_environment(DATABASE_URL=...)) as site:
+        answer = http("POST", f"{site.url}/shop/api/v1", json_body={...}, headers={...})
         proxy.stop()    # the database is gone: no new connections, the open ones cut
         proxy.start()   # and back, on the same port
 
@@ -21,12 +21,12 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tests.waiting import wait_until
 
@@ -92,29 +92,56 @@ def _gunicorn() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
 
 
-@contextmanager
-def serve(env: dict[str, str], *, ready_path: str = "/api/schema/", timeout: float = 30) -> Iterator[str]:
-    """Run the site under gunicorn (one worker) with exactly `env`; yields its base URL.
+@dataclass(frozen=True)
+class Site:
+    """A running gunicorn: where it answers, its master's pid (the workers are its children)."""
 
-    Ready once `ready_path` (a page that needs no database) answers 200, within `timeout` seconds.
-    On exit gunicorn is told to stop (SIGTERM) and waited for; if it does not stop in time, its
-    whole process group is killed. When the block fails, the server's log goes to stderr.
+    url: str
+    port: int
+    pid: int
+    log: IO[str]  # what gunicorn and the site wrote
+
+    def log_tail(self, size: int = 4000) -> str:
+        self.log.seek(0)
+        return self.log.read()[-size:]
+
+
+@contextmanager
+def serve(
+    env: dict[str, str],
+    *,
+    options: Sequence[str] = ("--workers=1", "--access-logfile=-"),
+    ready_path: str = "/api/schema/",
+    timeout: float = 30,
+) -> Iterator[Site]:
+    """Run the site under gunicorn with exactly `env` and these worker `options`; yields the Site.
+
+    gunicorn takes over a listening socket opened here on a free port of 127.0.0.1, so no other
+    process can take the port in between. Ready once `ready_path` answers 200, within `timeout`
+    seconds. On exit gunicorn is told to stop (SIGTERM) and waited for; if it does not stop in
+    time, its whole process group is killed. When the block fails, the server's log goes to stderr.
     """
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        *_gunicorn(),
-        "shopsite.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
-        "--workers=1",
-        f"--graceful-timeout={GRACEFUL_TIMEOUT}",
-        "--timeout=30",
-        "--access-logfile=-",
-    ]
     with tempfile.TemporaryFile(mode="w+", prefix="gunicorn-") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with socket.create_server(("127.0.0.1", 0)) as listener:  # gunicorn keeps its own copy
+            port = listener.getsockname()[1]
+            command = [
+                *_gunicorn(),
+                "shopsite.wsgi:application",
+                f"--bind=fd://{listener.fileno()}",
+                *options,
+                f"--graceful-timeout={GRACEFUL_TIMEOUT}",
+                "--timeout=30",
+            ]
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                pass_fds=[listener.fileno()],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        site = Site(f"http://127.0.0.1:{port}", port, process.pid, log)
         failed = False
         try:
 
@@ -122,20 +149,19 @@ def serve(env: dict[str, str], *, ready_path: str = "/api/schema/", timeout: flo
                 if process.poll() is not None:
                     raise AssertionError(f"gunicorn exited with {process.returncode} before it was ready.")
                 try:
-                    return http("GET", base_url + ready_path, timeout=2).status == 200 or None
+                    return http("GET", site.url + ready_path, timeout=2).status == 200 or None
                 except OSError:
                     return None  # not listening yet
 
             wait_until(ready, timeout=timeout, what=f"gunicorn to answer {ready_path}")
-            yield base_url
+            yield site
         except BaseException:
             failed = True
             raise
         finally:
             _stop(process)
             if failed:
-                log.seek(0)
-                sys.stderr.write(f"--- gunicorn log ({' '.join(command)}) ---\n{log.read()}\n--- end ---\n")
+                sys.stderr.write(f"--- gunicorn log ({' '.join(command)}) ---\n{site.log_tail(100_000)}\n--- end ---\n")
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -75,8 +75,8 @@ def proxied_site(partner_key):
             DATABASE_URL=f"postgres://{credentials}@127.0.0.1:{proxy.port}/{quote(database['NAME'], safe='')}",
             DB_CONNECT_TIMEOUT="3",
         )
-        with serve(env) as url:
-            yield url, proxy
+        with serve(env) as site:
+            yield site.url, proxy
 
 
 @pytest.mark.postgresql
@@ -135,7 +135,8 @@ def test_sqlite_out_of_reach_answers_503_stores_nothing_and_serving_resumes_once
     manage("migrate", "--noinput", env=env)
     key = manage("create_partner", "store-down-test", "--sources", "web", env=env).strip().splitlines()[-1]
 
-    with serve(env) as url:
+    with serve(env) as site:
+        url = site.url
         assert_stored(post(url, key))
 
         home.rename(away)  # SQLite cannot open the file, and must not create an empty one
