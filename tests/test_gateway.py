@@ -8,16 +8,18 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eventstore.store import ANY, EventStore, NewEvent
+from shopsite.api import throttling
 from shopsite.api.authentication import recently_verified
+from shopsite.api.throttling import PartnerRateThrottle, RateLeases, lease_size
 from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys, receive_message
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
 from tests.threads import TIMEOUT, in_threads
@@ -35,13 +37,6 @@ ORDER = {
     "lines": [{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
     "currency": "EUR",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -518,9 +513,16 @@ def test_each_partner_has_its_own_rate(key, partner):
     assert post(other_key, ORDER).status_code == 202
 
 
-@pytest.mark.django_db
-def test_the_rate_is_counted_in_redis_when_the_cache_is_redis(key, partner, settings):
+def test_the_rate_is_counted_in_redis_when_the_cache_is_redis(key, partner, redis_cache):
     """Production counts in Redis: the counter is shared by every web process."""
+    partner.rate_limit_per_minute = 2
+    partner.save()
+    assert [post(key, ORDER).status_code for _ in range(3)] == [202, 202, 429]
+    assert _shared_count(redis_cache, partner) == 3
+
+
+@pytest.fixture
+def redis_cache(settings):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -528,13 +530,59 @@ def test_the_rate_is_counted_in_redis_when_the_cache_is_redis(key, partner, sett
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }
     }
-    from django.core.cache import cache as redis_cache
+    from django.core.cache import cache
 
+    yield cache
+    cache.clear()
+
+
+def _shared_count(cache, partner) -> int:
+    """The window's shared count of leased posts, read from Redis."""
+    [name] = cache._cache.get_client().keys(f"*throttle:gateway:{partner.pk}:*")
+    return int(cache._cache.get_client().get(name))
+
+
+def test_a_process_takes_a_busy_partners_rate_from_redis_in_leases(key, partner, redis_cache):
+    """At 1,000 a minute a lease is 10 posts: 25 posts ask Redis 3 times, not 25."""
+    partner.rate_limit_per_minute = 1000
+    partner.save()
+    assert lease_size(1000) == 10
+    assert all(post(key, {**ORDER, "order_id": str(n)}).status_code == 202 for n in range(25))
+    assert len(stored()) == 25
+    assert _shared_count(redis_cache, partner) == 30
+
+
+def test_processes_sharing_a_partners_rate_never_pass_it_together(partner, monkeypatch):
+    """Three processes, each with its own leases, take turns: together they admit at most the rate,
+    and at most one lease less one post per extra process below it."""
+    rate, processes = 500, [RateLeases() for _ in range(3)]
+    partner.rate_limit_per_minute = rate
+    request = SimpleNamespace(auth=SimpleNamespace(partner=partner))
+    admitted = 0
+    for n in range(2 * rate):
+        monkeypatch.setattr(throttling, "leases", processes[n % len(processes)])
+        admitted += PartnerRateThrottle().allow_request(request, None)
+    assert rate - (len(processes) - 1) * (lease_size(rate) - 1) <= admitted <= rate
+
+
+def test_a_partner_over_its_rate_is_refused_without_asking_the_cache(key, partner, monkeypatch):
     partner.rate_limit_per_minute = 2
     partner.save()
     assert [post(key, ORDER).status_code for _ in range(3)] == [202, 202, 429]
-    assert any(k for k in redis_cache._cache.get_client().keys(f"{settings.CACHES['default']['KEY_PREFIX']}*"))
-    redis_cache.clear()
+    asked = []
+    counting = throttling._count
+    monkeypatch.setattr(throttling, "_count", lambda *a, **kw: asked.append(a) or counting(*a, **kw))
+    assert [post(key, ORDER).status_code for _ in range(3)] == [429, 429, 429]
+    assert asked == []
+
+
+def test_a_rate_raised_in_the_window_admits_again(key, partner):
+    partner.rate_limit_per_minute = 2
+    partner.save()
+    assert [post(key, ORDER).status_code for _ in range(3)] == [202, 202, 429]
+    partner.rate_limit_per_minute = 4
+    partner.save()
+    assert [post(key, ORDER).status_code for _ in range(2)] == [202, 429]  # 3 counted, the 429 among them
 
 
 def test_the_post_is_stored_when_the_rate_cache_is_down(key, settings, caplog):
