@@ -40,6 +40,7 @@ one; see `caused_by`).
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -253,6 +254,45 @@ _SQLITE = _Dialect(
 )
 
 
+@functools.lru_cache(maxsize=256)  # by batch size and shape: a handful in practice
+def _insert_sql(dialect: _Dialect, count: int, shape: str) -> str:
+    """The INSERT of `count` events, for each shape of condition on the stream's head: "any" (the
+    head read in the statement), "after_head" (the head must be the given version) or
+    "new_stream". Built once per shape: the hot path only binds its parameters."""
+    # Rows go in only if the stream's head is the expected one and was written by an older
+    # transaction; the unique (stream_id, version) and event_id constraints refuse a concurrent
+    # writer or a repeat.
+    row = f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param}, %s)"
+    values = f"(VALUES {', '.join([row] * count)}) AS v"
+    conflict_clause = ""
+    if shape == "any":
+        # Versions follow the head as this statement sees it; a writer that commits a version in
+        # between makes the unique index refuse us, and append retries. One event that loses the
+        # race is simply not written (no error for the database to log on every collision, as on
+        # a busy input stream); several are refused as one.
+        version = "coalesce(h.version, -1) + v.column1"
+        if count == 1:
+            conflict_clause = " ON CONFLICT (stream_id, version) DO NOTHING"
+        source = f"{values} LEFT JOIN {_HEAD} AS h ON 1 = 1"
+        gate = f"(h.version IS NULL OR {dialect.head_written_before_us})"
+    elif shape == "after_head":
+        version, source = "v.column1", values
+        gate = (
+            f"EXISTS (SELECT 1 FROM {EVENT_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
+            f" AND {dialect.head_written_before_us})"
+        )
+    else:
+        version, source, gate = "v.column1", values, "1 = 1"
+    return (
+        f"INSERT INTO {EVENT_TABLE} (transaction_id, stream_id, category, recorded_at,"
+        " version, event_id, event_type, data, metadata, correlation_id)"
+        f" SELECT {dialect.transaction_id}, %s, %s, %s,"
+        f" {version}, v.column2, v.column3, v.column4, v.column5, v.column6"
+        f" FROM {source} WHERE {gate}{conflict_clause}"
+        " RETURNING position, version"
+    )
+
+
 def _dumps(value: dict[str, Any], what: str) -> str:
     if not isinstance(value, dict):
         raise TypeError(f"Event {what} must be a JSON object (a dict), not {type(value).__name__}.")
@@ -343,10 +383,9 @@ class EventStore:
         is when the statement runs), written by an older transaction."""
         dialect = self._dialect
         now = connections[self.using].ops.adapt_datetimefield_value(datetime.now(UTC))
-        rows, params = [], []
+        params: list[Any] = [stream_id, category_of(stream_id), now]
         for offset, event in enumerate(events, start=1):
             metadata = _with_correlation(event)
-            rows.append(f"(%s, %s, %s, {dialect.json_param}, {dialect.json_param}, %s)")
             params += [
                 offset if head is None else head + offset,
                 event.event_id if dialect.native_uuid else event.event_id.hex,
@@ -355,39 +394,12 @@ class EventStore:
                 _dumps(metadata, "metadata"),
                 metadata["correlation_id"],
             ]
-        # Rows go in only if the stream's head is the expected one and was written by an older
-        # transaction; the unique (stream_id, version) and event_id constraints refuse a concurrent
-        # writer or a repeat.
-        conflict_clause = ""
         if head is None:
-            # ANY: versions follow the head as this statement sees it; a writer that commits a
-            # version in between makes the unique index refuse us, and append retries. One event
-            # that loses the race is simply not written (no error for the database to log on
-            # every collision, as on a busy input stream); several are refused as one.
-            version = "coalesce(h.version, -1) + v.column1"
-            if len(events) == 1:
-                conflict_clause = " ON CONFLICT (stream_id, version) DO NOTHING"
-            source = f"(VALUES {', '.join(rows)}) AS v LEFT JOIN {_HEAD} AS h ON 1 = 1"
-            gate = f"(h.version IS NULL OR {dialect.head_written_before_us})"
             params.append(stream_id)
         elif head >= 0:
-            version, source = "v.column1", f"(VALUES {', '.join(rows)}) AS v"
-            gate = (
-                f"EXISTS (SELECT 1 FROM {EVENT_TABLE} h WHERE h.stream_id = %s AND h.version = %s"
-                f" AND {dialect.head_written_before_us})"
-            )
             params += [stream_id, head]
-        else:
-            version, source, gate = "v.column1", f"(VALUES {', '.join(rows)}) AS v", "1 = 1"
-        sql = (
-            f"INSERT INTO {EVENT_TABLE} (transaction_id, stream_id, category, recorded_at,"
-            " version, event_id, event_type, data, metadata, correlation_id)"
-            f" SELECT {dialect.transaction_id}, %s, %s, %s,"
-            f" {version}, v.column2, v.column3, v.column4, v.column5, v.column6"
-            f" FROM {source} WHERE {gate}{conflict_clause}"
-            " RETURNING position, version"
-        )
-        return sql, [stream_id, category_of(stream_id), now, *params]
+        shape = "any" if head is None else "after_head" if head >= 0 else "new_stream"
+        return _insert_sql(dialect, len(events), shape), params
 
     def _refusal(
         self,
