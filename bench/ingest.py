@@ -32,16 +32,18 @@ when either check fails.
 
 Worker setup: 4 gthread workers of one thread each (two per core, as gunicorn advises; gthread
 rather than sync for keep-alive), for 2 cores shared with PostgreSQL, Redis and the load generator
-(other setups: --gunicorn). Gateway / baseline req/s in --quick runs on a 2-core machine, after the
-gateway's fixes (key cache, one-INCR rate count, one-statement ANY append):
+(other setups: --gunicorn). Gateway / baseline req/s in --quick runs on this project's 2-core
+machine (2026-11-26; a slower machine than the first figures below), with the rate taken in leases:
 
-    --workers 4 --worker-class gthread --threads 1    935 / 1,400
-    --workers 6 --worker-class gthread --threads 1    990 / 1,590
-    --workers 4 --worker-class gthread --threads 2    820 / 1,370
+    --workers 4 --worker-class gthread --threads 1    435 / 574   (0.76)
+    --workers 6 --worker-class gthread --threads 1    411 / 556   (0.74)
+    --workers 4 --worker-class gthread --threads 2    390 / 562   (0.69)
 
 A second thread in a worker costs the gateway more than the baseline: the threads share one GIL,
-and the gateway holds it longer per request.
-Before those fixes the gateway made 190 to 330 req/s against the same baselines (ratio 0.2 to 0.3).
+and the gateway holds it longer per request. On the first machine, before the leases (one INCR per
+post), the same setups gave 935 / 1,400, 990 / 1,590 and 820 / 1,370; before the key cache, the
+one-INCR count and the one-statement ANY append, the gateway made 190 to 330 req/s against the same
+baselines (ratio 0.2 to 0.3).
 """
 
 from __future__ import annotations
