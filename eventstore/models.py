@@ -1,4 +1,5 @@
-"""Tables of the event store: the append-only event log and the aggregate snapshots.
+"""Tables of the event store: the append-only event log, the aggregate snapshots, and the state
+of the consumer groups (checkpoints, tracking rows, deliveries, parked messages).
 
 Events are written only by `eventstore.store.EventStore.append` (like Django's `LogEntry`, one
 method writes the log). The model and its queryset refuse every other write, the admin is read
@@ -100,3 +101,72 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream_id}@{self.version}"
+
+
+# --- consumer groups (eventstore.consumers) ------------------------------------------------------
+
+MAX_GROUP_NAME_LENGTH = 100
+
+
+class ConsumerCheckpoint(models.Model):
+    """How far a consumer group's sweep has settled the log: every matching event up to here is
+    acknowledged or parked."""
+
+    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH, primary_key=True)
+    transaction_id = models.BigIntegerField(default=-1)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.group} at ({self.transaction_id}, {self.position})"
+
+
+class ProcessedEvent(models.Model):
+    """The tracking row: `group` has handled `event_id`, written in the handler's transaction."""
+
+    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH)
+    event_id = models.UUIDField()
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "event_id"], name="eventstore_processed_once")]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.event_id}"
+
+
+class Delivery(models.Model):
+    """A message of a group not handled yet that failed or was redelivered: when to try it next."""
+
+    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH)
+    event_id = models.UUIDField()
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "event_id"], name="eventstore_one_delivery")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.event_id} ({self.failures} failures)"
+
+
+class ParkedMessage(models.Model):
+    """A message a group gave up on, with the reason; it waits to be replayed or skipped."""
+
+    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH)
+    event_id = models.UUIDField()
+    position = models.BigIntegerField()
+    stream_id = models.CharField(max_length=MAX_STREAM_ID_LENGTH)
+    event_type = models.CharField(max_length=MAX_EVENT_TYPE_LENGTH)
+    reason = models.TextField()
+    failures = models.PositiveIntegerField(default=0)
+    parked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "event_id"], name="eventstore_parked_once")]
+        ordering = ["group", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.event_type} {self.event_id}"

@@ -7,6 +7,7 @@ Public API::
     store.read_stream("order-42")             # forwards from version 0
     store.read_stream("order-42", backwards=True, limit=1)   # the last event
     store.read_all(after=checkpoint, categories=["order"], limit=500)
+    store.get(event_id)                       # one event by its id
     for event in store.iter_all(event_types=["OrderPlaced"]): ...
 
 Streams and versions. An event belongs to one stream (`order-42`); its version is its 0-based
@@ -448,6 +449,12 @@ class EventStore:
         return row is None or bool(row[0])
 
     # --- reading ------------------------------------------------------------------------------
+
+    def get(self, event_id: uuid.UUID) -> RecordedEvent | None:
+        """The event with this id, or None."""
+        key = event_id if self._dialect.native_uuid else event_id.hex
+        found = self._select("event_id = %s", [key], order="position")
+        return found[0] if found else None
 
     def stream_version(self, stream_id: str) -> int:
         """The version of the stream's last event, or -1 if the stream does not exist."""
