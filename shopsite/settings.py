@@ -17,6 +17,7 @@
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
 | PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
+| BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """
 
 from datetime import timedelta
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "eventstore",
     "shopsite",
+    "orders",
+    "billing",
+    "shipping",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +151,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A task that runs longer than the visibility timeout is delivered again; handlers are
 # idempotent (tracking rows), so that costs time, never a second effect.
+# The payment provider billing charges: the fake one, by design, until a real one is written.
+BILLING_PAYMENT_GATEWAY = env.str("BILLING_PAYMENT_GATEWAY", default="billing.payment_gateway.FakePaymentGateway")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # --- Cache ------------------------------------------------------------------------------------

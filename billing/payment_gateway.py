@@ -1,0 +1,91 @@
+"""The payment provider billing talks to: its interface, its answers, and the fake provider.
+
+A real provider (an HTTP client) implements `PaymentGateway` and is named by the setting
+`BILLING_PAYMENT_GATEWAY`. Every call carries an idempotency key: the provider answers a repeated
+key with its first answer, so a handler retried after a crash never charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.module_loading import import_string
+
+DEFAULT_GATEWAY = "billing.payment_gateway.FakePaymentGateway"
+
+Answer = TypeVar("Answer")
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The provider's answer to a charge: captured with a reference, or declined with a reason."""
+
+    captured: bool
+    provider_ref: str | None = None
+    decline_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    provider_ref: str
+
+
+class PaymentGatewayUnavailable(Exception):
+    """The provider could not be reached or did not answer; try again later with the same key."""
+
+
+class PaymentGateway(Protocol):
+    def charge(self, *, idempotency_key: str, amount: Decimal, currency: str, token: str) -> Charge: ...
+
+    def refund(self, *, idempotency_key: str, charge_ref: str, amount: Decimal, currency: str) -> Refund: ...
+
+
+def payment_gateway() -> PaymentGateway:
+    """The configured provider, read at call time (settings are never read at import)."""
+    return import_string(getattr(settings, "BILLING_PAYMENT_GATEWAY", DEFAULT_GATEWAY))()
+
+
+class FakePaymentGateway:
+    """A provider for development and tests, decided by the card token.
+
+    `tok_ok` captures; `tok_flaky` is unavailable on the first two attempts of a key, then captures;
+    `tok_decline` and any other token decline. Its memory is the default cache, as a real provider's
+    is its own: shared by every worker process and untouched when a handler's transaction rolls back.
+    """
+
+    prefix = "billing:fake-gateway"
+    flaky_failures = 2
+
+    def charge(self, *, idempotency_key: str, amount: Decimal, currency: str, token: str) -> Charge:
+        key = f"{self.prefix}:charge:{idempotency_key}"
+        answered = cache.get(key)
+        if answered is not None:
+            return answered
+        if token == "tok_flaky":
+            attempts_key = f"{self.prefix}:attempts:{idempotency_key}"
+            cache.add(attempts_key, 0, timeout=None)
+            if cache.incr(attempts_key) <= self.flaky_failures:
+                raise PaymentGatewayUnavailable(f"Payment provider unavailable (charge {idempotency_key!r}).")
+        if token in ("tok_ok", "tok_flaky"):
+            charge = Charge(captured=True, provider_ref=f"ch_{uuid.uuid4().hex}")
+        else:
+            charge = Charge(captured=False, decline_reason="card declined")
+        return self._first_answer(key, charge)
+
+    def refund(self, *, idempotency_key: str, charge_ref: str, amount: Decimal, currency: str) -> Refund:
+        key = f"{self.prefix}:refund:{idempotency_key}"
+        answered = cache.get(key)
+        if answered is not None:
+            return answered
+        return self._first_answer(key, Refund(provider_ref=f"re_{uuid.uuid4().hex}"))
+
+    def _first_answer(self, key: str, answer: Answer) -> Answer:
+        # Two processes may answer the same key at once: the first to store its answer wins, and
+        # both return that one, so a repeated key is never a second charge.
+        cache.add(key, answer, timeout=None)
+        return cache.get(key, answer)

@@ -1,0 +1,46 @@
+"""Billing's commands: load the payment, ask the provider, let the payment decide, save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore.repository import Repository
+
+from .domain import CapturePayment, Payment, RefundPayment
+from .payment_gateway import PaymentGateway
+
+
+def capture_payment(
+    command: CapturePayment, *, payments: Repository[Payment], gateway: PaymentGateway, metadata: dict[str, Any]
+) -> None:
+    payment = payments.load(command.order_id)
+    if not payment.charge_due():
+        return  # captured or declined already: the provider is not asked again
+    # The order id as idempotency key: a charge retried after a failure is never a second charge.
+    charge = gateway.charge(
+        idempotency_key=command.order_id, amount=command.amount, currency=command.currency, token=command.token
+    )
+    payment.settle(
+        amount=command.amount,
+        currency=command.currency,
+        captured=charge.captured,
+        provider_ref=charge.provider_ref,
+        decline_reason=charge.decline_reason,
+    )
+    payments.save(payment, metadata=metadata)
+
+
+def refund_payment(
+    command: RefundPayment, *, payments: Repository[Payment], gateway: PaymentGateway, metadata: dict[str, Any]
+) -> None:
+    payment = payments.load(command.order_id)
+    if not payment.refund_due():  # raises PaymentNotSettled while the charge's outcome is unknown
+        return
+    refund = gateway.refund(
+        idempotency_key=f"refund-{command.order_id}",
+        charge_ref=payment.provider_ref,
+        amount=payment.amount,
+        currency=payment.currency,
+    )
+    payment.refund(provider_ref=refund.provider_ref)
+    payments.save(payment, metadata=metadata)

@@ -1,0 +1,183 @@
+"""The order: commands, events and the Order aggregate. Standard library and pure mechanics only.
+
+A PlaceOrder cannot be built with invalid content (it raises InvalidOrder), so the aggregate
+decides only what depends on its history: placed or not, cancelled or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from eventstore.aggregate import Aggregate
+
+ACCEPTED_CURRENCIES = frozenset({"EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "JPY"})
+MAX_ORDER_ID_LENGTH = 100
+DISPATCHED_REASON = "The order has already been dispatched."
+
+
+class InvalidOrder(Exception):
+    """The content can never make a valid order or cancel: no retry will help."""
+
+
+class OrderNotFound(Exception):
+    """No order with this id has been placed, yet: deliveries can come out of order, so retry."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"No order {order_id!r} has been placed.")
+
+
+# --- value objects --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _check_order_id(order_id: str) -> None:
+    if not isinstance(order_id, str) or not 1 <= len(order_id) <= MAX_ORDER_ID_LENGTH:
+        raise InvalidOrder(f"An order id must be 1 to {MAX_ORDER_ID_LENGTH} characters.")
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    order_id: str
+    partner: str | None
+    source: str
+    customer: Customer
+    lines: tuple[OrderLine, ...]
+    currency: str
+    shipping_address: Address
+    payment_token: str
+
+    def __post_init__(self) -> None:
+        _check_order_id(self.order_id)
+        if not self.lines:
+            raise InvalidOrder("An order needs at least one line.")
+        for line in self.lines:
+            # bool is an int in Python, but never a quantity.
+            if not isinstance(line.quantity, int) or isinstance(line.quantity, bool):
+                raise InvalidOrder(f"Line {line.sku!r}: the quantity must be a whole number.")
+            if line.quantity < 1:
+                raise InvalidOrder(f"Line {line.sku!r}: the quantity must be at least 1, not {line.quantity}.")
+            if not isinstance(line.unit_price, Decimal) or not line.unit_price.is_finite():
+                raise InvalidOrder(f"Line {line.sku!r}: the unit price must be a decimal amount.")
+            if line.unit_price < 0:
+                raise InvalidOrder(f"Line {line.sku!r}: the unit price cannot be negative ({line.unit_price}).")
+        if self.currency not in ACCEPTED_CURRENCIES:
+            raise InvalidOrder(f"Unknown currency {self.currency!r}.")
+
+    @property
+    def total(self) -> Decimal:
+        """Computed from the lines: a total sent by the client is never trusted."""
+        return sum((line.quantity * line.unit_price for line in self.lines), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_order_id(self.order_id)
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    order_id: str
+    partner: str | None
+    source: str
+    customer: Customer
+    lines: tuple[OrderLine, ...]
+    currency: str
+    total: Decimal
+    shipping_address: Address
+    payment_token: str
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderCancellationRejected:
+    order_id: str
+    reason: str
+
+
+# --- aggregate ------------------------------------------------------------------------------------
+
+
+class Order(Aggregate):
+    category = "order"
+    event_types = (OrderPlaced, OrderCancelled, OrderCancellationRejected)
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.placed = False
+        self.cancelled = False
+        self.cancellation_rejected = False
+
+    def place(self, command: PlaceOrder) -> None:
+        # A repeated placement (a redelivery, a client retry) must not place the order twice.
+        if self.placed:
+            return
+        self.record(
+            OrderPlaced(
+                order_id=command.order_id,
+                partner=command.partner,
+                source=command.source,
+                customer=command.customer,
+                lines=command.lines,
+                currency=command.currency,
+                total=command.total,
+                shipping_address=command.shipping_address,
+                payment_token=command.payment_token,
+            )
+        )
+
+    def cancel(self, command: CancelOrder, *, dispatched: bool) -> None:
+        """`dispatched`: whether the goods have left the warehouse, which the order does not know itself."""
+        if not self.placed:
+            raise OrderNotFound(command.order_id)
+        if self.cancelled or self.cancellation_rejected:
+            return  # already answered: a repeat adds nothing
+        if dispatched:
+            self.record(OrderCancellationRejected(order_id=self.id, reason=DISPATCHED_REASON))
+        else:
+            self.record(OrderCancelled(order_id=self.id, reason=command.reason))
+
+    def apply(self, event: object) -> None:
+        match event:
+            case OrderPlaced():
+                self.placed = True
+            case OrderCancelled():
+                self.cancelled = True
+            case OrderCancellationRejected():
+                self.cancellation_rejected = True

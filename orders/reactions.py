@@ -1,0 +1,47 @@
+"""The orders consumer group: shop input becomes order commands; dispatches feed the local cache."""
+
+from __future__ import annotations
+
+from eventstore.consumers import ConsumerGroup
+from eventstore.repository import Repository
+from eventstore.store import EventStore, RecordedEvent, caused_by
+
+from . import adapters
+from .domain import CancelOrder, Order, PlaceOrder
+from .models import DispatchedOrder
+from .service import cancel_order, place_order
+
+
+def handle(event: RecordedEvent) -> None:
+    """Runs inside the consumer group's transaction; the append, if any, is its first write."""
+    if event.event_type == "ShopDataReceived":
+        _handle_input(event)
+    elif event.event_type == "ShipmentDispatched":
+        # Another component's event, read as raw data. get_or_create: a repeat changes nothing.
+        DispatchedOrder.objects.get_or_create(
+            order_id=event.data["order_id"], defaults={"dispatched_at": event.recorded_at}
+        )
+
+
+def _handle_input(event: RecordedEvent) -> None:
+    # Raises PermanentFailure for a message that cannot be mapped or whose content is invalid.
+    command = adapters.command_for(
+        applies=event.metadata.get("applies"),
+        source=event.metadata.get("source"),
+        body=event.data,
+        message_id=str(event.event_id),
+        partner=event.metadata.get("partner"),
+    )
+    orders = Repository(Order, store=EventStore())
+    match command:
+        case PlaceOrder():
+            place_order(command, orders=orders, metadata=caused_by(event))
+        case CancelOrder():
+            dispatched = DispatchedOrder.objects.filter(order_id=command.order_id).exists()
+            # OrderNotFound (a cancel ahead of its order) propagates as transient: retried, then parked.
+            cancel_order(command, orders=orders, dispatched=dispatched, metadata=caused_by(event))
+
+
+GROUP = ConsumerGroup(
+    name="orders", queue="orders", event_types=("ShopDataReceived", "ShipmentDispatched"), handler=handle
+)

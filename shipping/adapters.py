@@ -1,0 +1,53 @@
+"""Raw shop-input messages -> shipping commands (the anti-corruption layer).
+
+Only the warehouse speaks to shipping: `{"applies": "shipment", "source": "warehouse", "order_id",
+"status": "dispatched" | "delivered", "carrier", "tracking_number"}`. Content that can never become a
+command raises `PermanentFailure` with the reason, so the message is parked rather than retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore.consumers import PermanentFailure
+
+from .domain import DeliverShipment, DispatchShipment
+
+MAX_ORDER_ID_LENGTH = 100
+
+
+def command_for(*, applies: str, source: str, body: dict[str, Any]) -> DispatchShipment | DeliverShipment | None:
+    """The command a shop-input message asks of shipping, or None when it is not for shipping."""
+    if applies != "shipment":
+        return None
+    if source != "warehouse":
+        raise PermanentFailure(f"Unknown source {source!r} for a shipment update; only 'warehouse' is understood.")
+    return from_warehouse(body)
+
+
+def from_warehouse(body: dict[str, Any]) -> DispatchShipment | DeliverShipment:
+    """A warehouse status update."""
+    order_id = _text(body, "order_id")
+    if len(order_id) > MAX_ORDER_ID_LENGTH:
+        raise PermanentFailure(f"Field 'order_id' is longer than {MAX_ORDER_ID_LENGTH} characters.")
+    status = _text(body, "status")
+    if status == "dispatched":
+        return DispatchShipment(
+            order_id=order_id, carrier=_text(body, "carrier"), tracking_number=_text(body, "tracking_number")
+        )
+    if status == "delivered":
+        # The carrier and tracking number were given at dispatch; a delivery does not need them.
+        return DeliverShipment(order_id=order_id)
+    raise PermanentFailure(f"Unknown warehouse status {status!r}; expected 'dispatched' or 'delivered'.")
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    """A required, non-empty string field of the message."""
+    if name not in body:
+        raise PermanentFailure(f"Missing field {name!r} in the warehouse message.")
+    value = body[name]
+    if not isinstance(value, str):
+        raise PermanentFailure(f"Field {name!r} must be a string, not {type(value).__name__}.")
+    if not value.strip():
+        raise PermanentFailure(f"Field {name!r} must not be empty.")
+    return value

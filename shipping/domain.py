@@ -1,0 +1,169 @@
+"""The shipment of one order: requested when its payment is captured, then dispatched and delivered
+by the warehouse, or cancelled with the order. Standard library only.
+
+The shipment's id is the order id, so its stream is `shipment-{order_id}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventstore.aggregate import Aggregate
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestShipment:
+    order_id: str
+    address: Address
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class DispatchShipment:
+    order_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class DeliverShipment:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class CancelShipment:
+    order_id: str
+    reason: str
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShipmentRequested:
+    order_id: str
+    address: Address
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class ShipmentDispatched:
+    order_id: str
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class ShipmentDelivered:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ShipmentCancelled:
+    order_id: str
+    reason: str
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class NoShipmentRequested(Exception):
+    """Transient: a warehouse update came before the shipment was requested (the capture may not be
+    handled yet); trying again later may succeed."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"No shipment has been requested for order {order_id!r} yet.")
+
+
+class ShipmentNotDispatched(Exception):
+    """Transient: a delivery came before the dispatch it follows; trying again later may succeed."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"The shipment of order {order_id!r} has not been dispatched yet.")
+
+
+class ShipmentWasCancelled(Exception):
+    """Permanent: the shipment was cancelled, so it can no longer be dispatched or delivered."""
+
+    def __init__(self, order_id: str, action: str) -> None:
+        self.order_id = order_id
+        self.reason = f"The shipment of order {order_id!r} was cancelled; it cannot be {action}."
+        super().__init__(self.reason)
+
+
+# --- the aggregate ------------------------------------------------------------------------------
+
+# The states of a shipment; None until something happened to it.
+REQUESTED, DISPATCHED, DELIVERED, CANCELLED = "requested", "dispatched", "delivered", "cancelled"
+
+
+class Shipment(Aggregate):
+    category = "shipment"
+    event_types = (ShipmentRequested, ShipmentDispatched, ShipmentDelivered, ShipmentCancelled)
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.status: str | None = None
+
+    def request(self, *, address: Address, lines: tuple[Line, ...]) -> None:
+        # Requested once. A shipment cancelled before its request (an order cancelled before its
+        # payment was captured) stays cancelled: that order must get no shipment.
+        if self.status is None:
+            self.record(ShipmentRequested(self.id, address, tuple(lines)))
+
+    def cancel(self, *, reason: str) -> None:
+        # Cancelling before the request too, so that a later capture requests nothing. After
+        # dispatch nothing changes here: the orders component rejects that cancel itself.
+        if self.status in (None, REQUESTED):
+            self.record(ShipmentCancelled(self.id, reason))
+
+    def dispatch(self, *, carrier: str, tracking_number: str) -> None:
+        if self.status is None:
+            raise NoShipmentRequested(self.id)
+        if self.status == CANCELLED:
+            raise ShipmentWasCancelled(self.id, "dispatched")
+        if self.status == REQUESTED:
+            self.record(ShipmentDispatched(self.id, carrier, tracking_number))
+        # Dispatched or delivered already: a repeated or late update changes nothing.
+
+    def deliver(self) -> None:
+        if self.status is None:
+            raise NoShipmentRequested(self.id)
+        if self.status == REQUESTED:
+            raise ShipmentNotDispatched(self.id)
+        if self.status == CANCELLED:
+            raise ShipmentWasCancelled(self.id, "delivered")
+        if self.status == DISPATCHED:
+            self.record(ShipmentDelivered(self.id))
+
+    def apply(self, event: object) -> None:
+        match event:
+            case ShipmentRequested():
+                self.status = REQUESTED
+            case ShipmentDispatched():
+                self.status = DISPATCHED
+            case ShipmentDelivered():
+                self.status = DELIVERED
+            case ShipmentCancelled():
+                self.status = CANCELLED
