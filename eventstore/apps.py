@@ -5,3 +5,10 @@ class EventStoreConfig(AppConfig):
     name = "eventstore"
     verbose_name = "Event store"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from eventstore.consumers import send_after_commit
+        from eventstore.store import on_commit_of_appends
+
+        # Consumer groups get each committed event (CONSUMER_DELIVERY_ON_COMMIT turns it off).
+        on_commit_of_appends(send_after_commit)

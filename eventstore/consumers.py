@@ -26,19 +26,25 @@ Parked messages stay until replayed or skipped (admin, `manage.py consumers`). N
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 
 from eventstore.models import ConsumerCheckpoint, Delivery, Event, ParkedMessage, ProcessedEvent
-from eventstore.store import Checkpoint, ConcurrencyError, EventStore, RecordedEvent
+from eventstore.store import Appended, Checkpoint, ConcurrencyError, EventStore, RecordedEvent
 
 __all__ = [
     "ConsumerGroup",
+    "send",
+    "send_after_commit",
+    "sweep",
     "GroupStatus",
     "PermanentFailure",
     "deliver",
@@ -278,6 +284,74 @@ def _advance(row: ConsumerCheckpoint, events: list[RecordedEvent], settled: set[
         return
     row.transaction_id, row.position = last.checkpoint
     row.save()
+
+
+def sweep(*, grace: timedelta | None = None) -> int:
+    """Send each registered group what is due for redelivery; how many messages were sent."""
+    grace = timedelta(seconds=settings.CONSUMER_SWEEP_GRACE_SECONDS) if grace is None else grace
+    sent = 0
+    for group_ in registered():
+        due = due_for_redelivery(group_, grace=grace)
+        send(group_, due)
+        sent += len(due)
+    return sent
+
+
+def send_after_commit(written: list[Appended]) -> None:
+    """Hand the events of a committed append to every group they match (the store calls this).
+
+    With no broker the deliveries run here and now, in the process that appended. A database
+    error on the way does not reach the appender, whose events are committed: the sweep sends
+    them again.
+    """
+    if not settings.CONSUMER_DELIVERY_ON_COMMIT:
+        return
+    for group_ in registered():
+        matching = [e.event_id for e in written if group_.matches(category=e.category, event_type=e.event_type)]
+        try:
+            send(group_, matching)
+        except DatabaseError:
+            logger.exception("%s: delivery on commit failed; the sweep will send it again.", group_.name)
+
+
+def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
+    """Queue a delivery of each event to the group, on the group's queue (with no broker, in this
+    process's own queue)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _in_process.pending.extend((group_, event_id) for event_id in event_ids)
+        if not _in_process.draining:
+            _drain_in_process()
+        return
+    from eventstore.tasks import deliver  # the task module imports this one
+
+    for event_id in event_ids:
+        deliver.apply_async((group_.name, str(event_id)), queue=group_.queue)
+
+
+class _InProcessQueue(threading.local):
+    """Deliveries waiting in this thread when there is no broker, in the order they were sent."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[ConsumerGroup, uuid.UUID]] = deque()
+        self.draining = False
+
+
+_in_process = _InProcessQueue()
+
+
+def _drain_in_process() -> None:
+    # First in, first out, as a broker's queue: a delivery sent while another runs (the events its
+    # handler appended) waits for those sent before it, so a component sees another's events in
+    # commit order. A transient failure goes to the back of the queue, after what may resolve it,
+    # until it is handled or parked.
+    _in_process.draining = True
+    try:
+        while _in_process.pending:
+            group_, event_id = _in_process.pending.popleft()
+            if deliver(group_, event_id) is not None:
+                _in_process.pending.append((group_, event_id))
+    finally:
+        _in_process.draining = False
 
 
 # --- status ---------------------------------------------------------------------------------------

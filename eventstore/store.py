@@ -58,6 +58,7 @@ __all__ = [
     "NO_STREAM",
     "START",
     "STREAM_EXISTS",
+    "Appended",
     "AppendResult",
     "Checkpoint",
     "ConcurrencyError",
@@ -70,6 +71,7 @@ __all__ = [
     "WrongExpectedVersion",
     "caused_by",
     "category_of",
+    "on_commit_of_appends",
 ]
 
 
@@ -332,9 +334,14 @@ class EventStore:
         _check_names(stream_id, events)
         while True:
             try:
-                return self._append(stream_id, events, expected_version)
+                result = self._append(stream_id, events, expected_version)
+                break
             except _LostRace:
                 continue  # ANY or STREAM_EXISTS lost a race to another writer: read the new head.
+        if result.positions and _commit_listeners:
+            written = [Appended(e.event_id, stream_id, e.event_type) for e in events]
+            transaction.on_commit(functools.partial(_announce, written), using=self.using)
+        return result
 
     def _append(self, stream_id: str, events: list[NewEvent], expected: ExpectedVersion) -> AppendResult:
         head: int | None
@@ -540,6 +547,33 @@ class EventStore:
         with connections[self.using].cursor() as cursor:
             cursor.execute(sql, params)
             return [row_to_event(row) for row in cursor.fetchall()]
+
+
+class Appended(NamedTuple):
+    """An event just appended, as announced to listeners after its transaction commits."""
+
+    event_id: uuid.UUID
+    stream_id: str
+    event_type: str
+
+    @property
+    def category(self) -> str:
+        return category_of(self.stream_id)
+
+
+_commit_listeners: list[Callable[[list[Appended]], None]] = []
+
+
+def on_commit_of_appends(listener: Callable[[list[Appended]], None]) -> None:
+    """Call `listener` with the events of each append once its transaction has committed (never
+    for a rolled-back one). The consumer groups deliver this way; the store knows nothing of them."""
+    if listener not in _commit_listeners:
+        _commit_listeners.append(listener)
+
+
+def _announce(written: list[Appended]) -> None:
+    for listener in _commit_listeners:
+        listener(written)
 
 
 class _LostRace(Exception):

@@ -17,6 +17,9 @@
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
 | PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
+| CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
+| CONSUMER_SWEEP_SECONDS | 10 (beat sweeps the consumer groups this often) |
+| CONSUMER_SWEEP_GRACE_SECONDS | 30 (a message is left this long to its first delivery) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """
 
@@ -148,11 +151,20 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
+    "sweep-consumer-groups": {
+        "task": "eventstore.tasks.sweep_consumer_groups",
+        "schedule": env.float("CONSUMER_SWEEP_SECONDS", default=10.0),
+    },
 }
-# A task that runs longer than the visibility timeout is delivered again; handlers are
-# idempotent (tracking rows), so that costs time, never a second effect.
+# Each committed event is sent to the groups it matches at once (queued with a broker, run in
+# the appending process without one); off, the sweep alone delivers (tests turn it on where needed).
+CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
+# The sweep leaves a message this long to its delivery on commit before it sends it again.
+CONSUMER_SWEEP_GRACE_SECONDS = env.float("CONSUMER_SWEEP_GRACE_SECONDS", default=30.0)
 # The payment provider billing charges: the fake one, by design, until a real one is written.
 BILLING_PAYMENT_GATEWAY = env.str("BILLING_PAYMENT_GATEWAY", default="billing.payment_gateway.FakePaymentGateway")
+# A task that runs longer than the visibility timeout is delivered again; handlers are
+# idempotent (tracking rows), so that costs time, never a second effect.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # --- Cache ------------------------------------------------------------------------------------

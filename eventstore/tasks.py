@@ -1,0 +1,23 @@
+"""Celery entry points of the consumer groups: thin, they call eventstore.consumers and nothing else."""
+
+import uuid
+
+from celery import shared_task
+
+from eventstore import consumers
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def deliver(self, group_name: str, event_id: str) -> None:
+    """Hand one event to one group; a transient failure comes back after the group's backoff."""
+    group, event = consumers.group(group_name), uuid.UUID(event_id)
+    while (retry_in := consumers.deliver(group, event)) is not None:
+        if not self.request.is_eager:
+            raise self.retry(countdown=retry_in)
+        # In-process (no broker) there is no queue to wait in: the next attempt runs at once.
+
+
+@shared_task
+def sweep_consumer_groups() -> int:
+    """Send every group what it has not acknowledged (beat runs this); how many were sent."""
+    return consumers.sweep()

@@ -1,0 +1,128 @@
+"""The whole flow with no broker: orders posted to the gateway are placed, charged, shipped and
+cancelled by the three components, each event delivered in-process when its append commits."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from eventstore.models import ParkedMessage
+from eventstore.store import EventStore
+from shopsite.models import Partner, PartnerAPIKey
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+store = EventStore()
+
+
+@pytest.fixture
+def post(settings):
+    settings.CONSUMER_DELIVERY_ON_COMMIT = True
+    partner = Partner.objects.create(name="acme", allowed_sources=["web", "marketplace", "warehouse"])
+    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
+
+    def post(body: dict) -> None:
+        answer = Client().post(
+            "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
+        )
+        assert answer.status_code == 202, answer.content
+
+    return post
+
+
+def web_order(order_id: str, token: str) -> dict:
+    return {
+        "applies": "order",
+        "source": "web",
+        "profile": "customer",
+        "order_id": order_id,
+        "customer": {"email": "ann@example.com", "name": "Ann"},
+        "lines": [{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
+        "currency": "EUR",
+        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
+        "payment": {"method": "card", "token": token},
+    }
+
+
+def marketplace_order(order_id: str, token: str) -> dict:
+    return {
+        "applies": "order",
+        "source": "marketplace",
+        "profile": "partner",
+        "ref": order_id,
+        "buyer": {"mail": "bob@example.com", "full_name": "Bob"},
+        "items": [{"product_code": "MUG-BLUE", "qty": 1, "price_cents": 1250}],
+        "currency": "EUR",
+        "ship_to": {"street": "2 Rue Haute", "town": "Lyon", "zip": "69001", "country_code": "FR"},
+        "paid": {"token": token},
+    }
+
+
+def cancel(order_id: str) -> dict:
+    return {"applies": "order", "source": "web", "profile": "customer", "action": "cancel", "order_id": order_id,
+            "reason": "changed my mind"}  # fmt: skip
+
+
+def dispatched(order_id: str) -> dict:
+    return {"applies": "shipment", "source": "warehouse", "profile": "warehouse", "order_id": order_id,
+            "status": "dispatched", "carrier": "DHL", "tracking_number": f"T-{order_id}"}  # fmt: skip
+
+
+def types(stream_id: str) -> list[str]:
+    return [e.event_type for e in store.read_stream(stream_id)]
+
+
+TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
+
+
+def test_thirty_orders_reach_the_status_the_rules_give(post):
+    orders = [f"O-{n}" for n in range(30)]
+    for n, order_id in enumerate(orders):
+        shape = web_order if n % 2 else marketplace_order
+        post(shape(order_id, TOKENS[n % 3]))
+    cancelled = orders[0:6]  # before dispatch: tok_ok, tok_flaky and tok_decline orders among them
+    shipped = orders[6:12]  # dispatched, then a cancel that must be rejected
+    for order_id in cancelled:
+        post(cancel(order_id))
+    for order_id in shipped:
+        if TOKENS[orders.index(order_id) % 3] != "tok_decline":
+            post(dispatched(order_id))
+        post(cancel(order_id))
+
+    assert not ParkedMessage.objects.exists(), list(ParkedMessage.objects.values("group", "reason"))
+    for n, order_id in enumerate(orders):
+        paid = TOKENS[n % 3] != "tok_decline"
+        order, payment, shipment = (types(f"{c}-{order_id}") for c in ("order", "payment", "shipment"))
+        assert order.count("OrderPlaced") == 1
+        if order_id in cancelled:
+            assert order == ["OrderPlaced", "OrderCancelled"]
+            assert payment == (["PaymentCaptured", "PaymentRefunded"] if paid else ["PaymentDeclined"])
+            assert shipment[-1] == "ShipmentCancelled"
+        elif order_id in shipped and paid:
+            assert order == ["OrderPlaced", "OrderCancellationRejected"]
+            assert payment == ["PaymentCaptured"]
+            assert shipment == ["ShipmentRequested", "ShipmentDispatched"]
+        else:
+            assert payment == (["PaymentCaptured"] if paid else ["PaymentDeclined"])
+            assert shipment == (["ShipmentRequested"] if paid else ["ShipmentCancelled"] if order_id in shipped else [])
+
+
+def test_the_flow_is_traced_by_the_input_messages_id(post):
+    post(web_order("T-1", "tok_ok"))
+    [message] = [e for e in store.read_stream("shop-input") if e.data.get("order_id") == "T-1"]
+    flow = [e for s in ("order-T-1", "payment-T-1", "shipment-T-1") for e in store.read_stream(s)]
+    assert [e.event_type for e in flow] == ["OrderPlaced", "PaymentCaptured", "ShipmentRequested"]
+    assert {e.correlation_id for e in flow} == {str(message.event_id)}
+    placed, captured, requested = flow
+    assert (placed.causation_id, captured.causation_id, requested.causation_id) == (
+        str(message.event_id),
+        str(placed.event_id),
+        str(captured.event_id),
+    )
+
+
+def test_a_message_no_component_can_map_is_parked_with_its_reason(post):
+    post({**web_order("X-1", "tok_ok"), "lines": []})
+    [parked] = ParkedMessage.objects.all()
+    assert parked.group == "orders"
+    assert "line" in parked.reason.lower()
