@@ -3,11 +3,11 @@
 The site runs under gunicorn (`shopsite.wsgi:application`, settings `bench/_ingest_site.py`) on a
 scratch PostgreSQL database migrated like production, with the rate limit counted in Redis
 (CACHE_URL=redis://127.0.0.1:6379/1), no Celery broker and no delivery to the consumer groups
-(CONSUMER_DELIVERY_ON_COMMIT=0): the gateway's own work, as issue 3 asks. (With a broker, delivery
-on commit adds one Celery publish per matching group to each post: about 1 ms of CPU each on this
-machine, two groups per input message; the processing issue must make that cheaper.) It is
-started and stopped by the test suite's launcher (`tests.serving.serve`), on a free port of
-127.0.0.1, also stopped when a run fails.
+(CONSUMER_DELIVERY_ON_COMMIT=0): the gateway's own work, as issue 3 asks. (With a broker, a post
+also asks for a drain of its partition in each group it matches, at most every 0.2 s per partition
+and web process: about 1 ms of CPU per request, so at most 40 a second per process for two groups
+of 4 partitions.) It is started and stopped by the test suite's launcher (`tests.serving.serve`),
+on a free port of 127.0.0.1, also stopped when a run fails.
 
 Two targets on the same gunicorn, with the same request bytes but for the path (a 144-byte JSON
 order with a unique order_id, an `Authorization: Api-Key` header, `Content-Type: application/json`):

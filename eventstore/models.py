@@ -1,5 +1,5 @@
 """Tables of the event store: the append-only event log, the aggregate snapshots, and the state
-of the consumer groups (checkpoints, tracking rows, deliveries, parked messages).
+of the consumer groups (partitions, tracking rows, deliveries, parked messages).
 
 Events are written only by `eventstore.store.EventStore.append` (like Django's `LogEntry`, one
 method writes the log). The model and its queryset refuse every other write, the admin is read
@@ -108,17 +108,28 @@ class Snapshot(models.Model):
 MAX_GROUP_NAME_LENGTH = 100
 
 
-class ConsumerCheckpoint(models.Model):
-    """How far a consumer group's sweep has settled the log: every matching event up to here is
-    acknowledged or parked."""
+class ConsumerPartition(models.Model):
+    """One partition of a consumer group's work: how far it is settled, and who drains it now.
 
-    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH, primary_key=True)
+    Every matching event up to the checkpoint is acknowledged or parked. One runner at a time holds
+    the lease; a runner that dies loses it when `leased_until` passes.
+    """
+
+    group = models.CharField(max_length=MAX_GROUP_NAME_LENGTH)
+    partition = models.PositiveSmallIntegerField()
     transaction_id = models.BigIntegerField(default=-1)
     position = models.BigIntegerField(default=0)
+    leased_until = models.DateTimeField()
+    leased_by = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "partition"], name="eventstore_one_partition_row"),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.group} at ({self.transaction_id}, {self.position})"
+        return f"{self.group}/{self.partition} at ({self.transaction_id}, {self.position})"
 
 
 class ProcessedEvent(models.Model):

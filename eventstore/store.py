@@ -339,7 +339,10 @@ class EventStore:
             except _LostRace:
                 continue  # ANY or STREAM_EXISTS lost a race to another writer: read the new head.
         if result.positions and _commit_listeners:
-            written = [Appended(e.event_id, stream_id, e.event_type) for e in events]
+            written = [
+                Appended(e.event_id, stream_id, e.event_type, e.metadata.get("correlation_id") or str(e.event_id))
+                for e in events
+            ]
             transaction.on_commit(functools.partial(_announce, written), using=self.using)
         return result
 
@@ -555,6 +558,7 @@ class Appended(NamedTuple):
     event_id: uuid.UUID
     stream_id: str
     event_type: str
+    correlation_id: str
 
     @property
     def category(self) -> str:

@@ -7,9 +7,17 @@ from celery import shared_task
 from eventstore import consumers
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def drain(group_name: str, partition: int) -> None:
+    """Handle what is due in one partition of a group; queue another drain if there is more."""
+    group = consumers.group(group_name)
+    if consumers.drain(group, partition):
+        consumers.request_drain(group, partition, force=True)
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def deliver(self, group_name: str, event_id: str) -> None:
-    """Hand one event to one group; a transient failure comes back after the group's backoff."""
+    """Hand one event (a replayed one) to one group; a transient failure comes back after the backoff."""
     group, event = consumers.group(group_name), uuid.UUID(event_id)
     while (retry_in := consumers.deliver(group, event)) is not None:
         if not self.request.is_eager:
@@ -19,5 +27,5 @@ def deliver(self, group_name: str, event_id: str) -> None:
 
 @shared_task
 def sweep_consumer_groups() -> int:
-    """Send every group what it has not acknowledged (beat runs this); how many were sent."""
+    """Ask for a drain of every partition with work waiting (beat runs this); how many."""
     return consumers.sweep()

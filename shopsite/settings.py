@@ -18,8 +18,9 @@
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
 | PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
 | CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
-| CONSUMER_SWEEP_SECONDS | 10 (beat sweeps the consumer groups this often) |
-| CONSUMER_SWEEP_GRACE_SECONDS | 30 (a message is left this long to its first delivery) |
+| CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
+| CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
+| CONSUMER_DRAIN_REQUEST_SECONDS | 0.2 (a process asks for a partition's drain at most this often) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """
 
@@ -153,14 +154,17 @@ CELERY_BEAT_SCHEDULE = {
     "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
     "sweep-consumer-groups": {
         "task": "eventstore.tasks.sweep_consumer_groups",
-        "schedule": env.float("CONSUMER_SWEEP_SECONDS", default=10.0),
+        "schedule": env.float("CONSUMER_SWEEP_SECONDS", default=1.0),
     },
 }
-# Each committed event is sent to the groups it matches at once (queued with a broker, run in
-# the appending process without one); off, the sweep alone delivers (tests turn it on where needed).
+# Each committed event is sent to the groups it matches at once (a drain of its partition asked
+# for with a broker, handled in the appending process without one); off, the sweep alone delivers
+# (tests turn it on where needed).
 CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
-# The sweep leaves a message this long to its delivery on commit before it sends it again.
-CONSUMER_SWEEP_GRACE_SECONDS = env.float("CONSUMER_SWEEP_GRACE_SECONDS", default=30.0)
+# A group's work is split in this many partitions, each drained by one worker at a time.
+CONSUMER_PARTITIONS = env.int("CONSUMER_PARTITIONS", default=4)
+# A process asks for a drain of one partition at most this often (a drain takes all that is there).
+CONSUMER_DRAIN_REQUEST_SECONDS = env.float("CONSUMER_DRAIN_REQUEST_SECONDS", default=0.2)
 # The payment provider billing charges: the fake one, by design, until a real one is written.
 BILLING_PAYMENT_GATEWAY = env.str("BILLING_PAYMENT_GATEWAY", default="billing.payment_gateway.FakePaymentGateway")
 # A task that runs longer than the visibility timeout is delivered again; handlers are

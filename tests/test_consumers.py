@@ -2,7 +2,7 @@
 
 import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,12 +10,14 @@ from eventstore.consumers import (
     ConsumerGroup,
     PermanentFailure,
     deliver,
-    due_for_redelivery,
+    drain,
+    partition_of,
+    pending_partitions,
     replay_parked,
     skip_parked,
     status,
 )
-from eventstore.models import ConsumerCheckpoint, Delivery, ParkedMessage, ProcessedEvent
+from eventstore.models import ConsumerPartition, Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, WrongExpectedVersion, caused_by
 from tests.threads import in_threads
 
@@ -163,41 +165,103 @@ def test_a_message_delivered_twice_at_the_same_moment_has_one_effect():
         assert not ParkedMessage.objects.exists()
 
 
-# --- the sweep ------------------------------------------------------------------------------
+# --- partitions and drains -------------------------------------------------------------------
 
 
-def test_the_sweep_hands_back_what_was_never_handled_and_moves_past_what_was():
-    group = billing(Handler())
-    first, second, third = received("A-1"), received("A-2"), received("A-3")
-    received("A-4", event_type="OrderCancelled")  # not the group's
-    deliver(group, first)
-    assert due_for_redelivery(group, grace=timedelta(0)) == [second, third]
-    checkpoint = ConsumerCheckpoint.objects.get(group="billing")
-    assert checkpoint.position == store.get(first).position
-    # Sent once: not sent again while it may still wait in the queue.
-    assert due_for_redelivery(group, grace=timedelta(seconds=30)) == []
+def partition(event_id) -> int:
+    return partition_of(store.get(event_id).correlation_id)
 
 
-def test_the_sweep_leaves_fresh_messages_to_their_delivery_on_commit():
-    received()
-    assert due_for_redelivery(billing(Handler()), grace=timedelta(minutes=5)) == []
+def test_a_drain_handles_its_partitions_events_and_moves_its_checkpoint(settings):
+    settings.CONSUMER_PARTITIONS = 2
+    handler = Handler()
+    group = billing(handler)
+    ids = [received(f"A-{n}") for n in range(12)]
+    received("A-99", event_type="OrderCancelled")  # not the group's
+    for part in (0, 1):
+        assert drain(group, part) is False
+    handled = ProcessedEvent.objects.filter(group="billing").values_list("event_id", flat=True)
+    assert (handler.calls, sorted(handled)) == (12, sorted(ids))  # every event once, by its partition
+    # Each checkpoint passes its own events and the other partition's: the last matching event.
+    last = max(store.get(i).position for i in ids)
+    assert {(r.partition, r.position) for r in ConsumerPartition.objects.all()} == {(0, last), (1, last)}
+    assert {partition(i) for i in ids} == {0, 1}
+    assert pending_partitions(group) == []
 
 
-def test_the_sweep_waits_for_a_failed_messages_backoff():
-    group = billing(Handler(RuntimeError("down")), retry_base_seconds=600)
-    event_id = received()
-    deliver(group, event_id)
-    assert due_for_redelivery(group, grace=timedelta(0)) == []
+def test_a_drain_keeps_its_checkpoint_before_a_message_waiting_out_its_backoff(settings):
+    settings.CONSUMER_PARTITIONS = 1
+    group = billing(Handler(RuntimeError("provider down")), retry_base_seconds=600)
+    failing, later = received("A-1"), received("A-2")
+    drain(group, 0)
+    row = ConsumerPartition.objects.get()
+    assert row.position < store.get(failing).position  # not past the failed one
+    assert ProcessedEvent.objects.filter(event_id=later).exists()  # the next one was not held up
+    drain(group, 0)  # the backoff is not over: not tried again
+    assert Delivery.objects.get(event_id=failing).failures == 1
+    assert pending_partitions(group) == [0]
     Delivery.objects.update(next_attempt_at=Delivery.objects.get().next_attempt_at - timedelta(seconds=600))
-    assert due_for_redelivery(group, grace=timedelta(0)) == [event_id]
+    drain(group, 0)
+    assert ConsumerPartition.objects.get().position == store.get(later).position
+    assert len(payments("A-1")) == 1
 
 
-def test_the_sweep_moves_past_parked_messages():
+def test_a_drain_moves_past_parked_messages(settings):
+    settings.CONSUMER_PARTITIONS = 1
     group = billing(Handler(PermanentFailure("bad")))
     event_id = received()
-    deliver(group, event_id)
-    assert due_for_redelivery(group, grace=timedelta(0)) == []
-    assert ConsumerCheckpoint.objects.get().position == store.get(event_id).position
+    drain(group, 0)
+    assert ParkedMessage.objects.filter(event_id=event_id).exists()
+    assert ConsumerPartition.objects.get().position == store.get(event_id).position
+
+
+def test_a_partition_is_drained_by_one_runner_at_a_time(settings):
+    settings.CONSUMER_PARTITIONS = 1
+    group = billing(Handler())
+    received()
+    inner = []
+
+    def handler(event):
+        inner.append(drain(group, 0))  # a second runner while the first holds the lease
+        Handler()(event)
+
+    assert drain(billing(handler), 0) is False
+    assert inner == [False]
+    assert len(payments()) == 1
+
+
+def test_a_lease_left_by_a_dead_runner_is_taken_once_it_expires(settings):
+    settings.CONSUMER_PARTITIONS = 1
+    group = billing(Handler())
+    received()
+    drain(group, 0)
+    ConsumerPartition.objects.update(leased_by="dead", leased_until=datetime.now(UTC) + timedelta(seconds=60))
+    event_id = received("A-2")
+    assert drain(group, 0) is False
+    assert not ProcessedEvent.objects.filter(event_id=event_id).exists()
+    ConsumerPartition.objects.update(leased_until=datetime.now(UTC) - timedelta(seconds=1))
+    drain(group, 0)
+    assert ProcessedEvent.objects.filter(event_id=event_id).exists()
+
+
+def test_a_drain_that_runs_out_of_time_says_there_is_more(settings):
+    settings.CONSUMER_PARTITIONS = 1
+    group = billing(Handler())
+    for n in range(5):
+        received(f"A-{n}")
+    assert drain(group, 0, seconds=0, page=2) is True
+    assert ProcessedEvent.objects.count() == 2
+    while drain(group, 0, seconds=0, page=2):
+        pass
+    assert ProcessedEvent.objects.count() == 5
+
+
+def test_one_flows_events_fall_in_one_partition(settings):
+    settings.CONSUMER_PARTITIONS = 8
+    cause = store.get(received("A-1"))
+    effect = NewEvent("PaymentCaptured", {}, caused_by(cause))
+    store.append("payment-A-1", [effect], NO_STREAM)
+    assert partition_of(store.get(effect.event_id).correlation_id) == partition_of(cause.correlation_id)
 
 
 def test_status_shows_lag_retries_and_parked_messages():

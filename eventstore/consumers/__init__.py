@@ -1,0 +1,55 @@
+"""Consumer groups: durable, competing subscriptions to the log (DESIGN section 4).
+
+A component declares its group once, in its `reactions` module, and registers it when its app is
+ready::
+
+    GROUP = ConsumerGroup(
+        name="billing", queue="billing", event_types=("OrderPlaced", "OrderCancelled"), handler=handle
+    )
+
+    def handle(event: RecordedEvent) -> None:     # runs inside a database transaction
+        ...                                        # load, decide, append (the append first)
+
+The handler is called once per matching event, inside a transaction that also writes the group's
+tracking row for the event, so an event redelivered after the commit has no second effect. What it
+raises decides what happens next:
+
+- `PermanentFailure(reason)`: the message can never be handled (it cannot be mapped, its content
+  is invalid): parked at once with the reason, nothing written.
+- a `ConcurrencyError` of the store: another writer got there first; the whole transaction is tried
+  again at once.
+- anything else: transient; retried with exponential backoff, parked after `max_retries` failures.
+
+Parked messages stay until replayed or skipped (admin, `manage.py consumers`). Nothing is dropped.
+
+The modules: `groups` (declaring), `handling` (one message, once), `partitions` (a group's work in
+partitions, each drained by one runner at a time), `transport` (on commit, the sweep, replays),
+`status` (lag).
+"""
+
+from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, group, register, registered
+from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked
+from eventstore.consumers.partitions import drain, partition_of, pending_partitions
+from eventstore.consumers.status import GroupStatus, status
+from eventstore.consumers.transport import request_drain, send, send_after_commit, sweep
+
+__all__ = [
+    "ConsumerGroup",
+    "GroupStatus",
+    "PermanentFailure",
+    "deliver",
+    "drain",
+    "group",
+    "handle",
+    "partition_of",
+    "pending_partitions",
+    "register",
+    "registered",
+    "replay_parked",
+    "request_drain",
+    "send",
+    "send_after_commit",
+    "skip_parked",
+    "status",
+    "sweep",
+]

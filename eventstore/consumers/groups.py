@@ -1,0 +1,57 @@
+"""Declaring consumer groups: what a group is, and the registry the apps fill when ready."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventstore.store import RecordedEvent
+
+
+class PermanentFailure(Exception):
+    """The handler rejects the message for good; it is parked with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A named subscription: which events, who handles them, on which Celery queue."""
+
+    name: str
+    queue: str
+    handler: Callable[[RecordedEvent], None]
+    #: Filters; an event matches when it passes every filter given (an empty one passes all).
+    categories: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    #: Failures before a message is parked; retries wait retry_base_seconds * 2 ** (failures - 1).
+    max_retries: int = 5
+    retry_base_seconds: float = 1.0
+
+    def matches(self, *, category: str, event_type: str) -> bool:
+        return (not self.categories or category in self.categories) and (
+            not self.event_types or event_type in self.event_types
+        )
+
+
+_groups: dict[str, ConsumerGroup] = {}
+
+
+def register(group_: ConsumerGroup) -> None:
+    """Declare a group (from an AppConfig.ready). Registering the same name twice is an error."""
+    if _groups.get(group_.name, group_) is not group_:
+        raise ValueError(f"A consumer group named {group_.name!r} is already registered.")
+    _groups[group_.name] = group_
+
+
+def registered() -> list[ConsumerGroup]:
+    return list(_groups.values())
+
+
+def group(name: str) -> ConsumerGroup:
+    try:
+        return _groups[name]
+    except KeyError:
+        raise LookupError(f"No consumer group named {name!r}.") from None

@@ -1,0 +1,135 @@
+"""Handling one message for one group: once, with its tracking row; retried, parked, replayed, skipped."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from eventstore.consumers.groups import ConsumerGroup, PermanentFailure
+from eventstore.models import Delivery, ParkedMessage, ProcessedEvent
+from eventstore.store import ConcurrencyError, EventStore, RecordedEvent
+
+logger = logging.getLogger("eventstore.consumers")
+
+#: Conflicts with other writers tolerated in a row before a delivery counts as failed.
+CONFLICT_ATTEMPTS = 10
+
+
+def deliver(group_: ConsumerGroup, event_id: uuid.UUID, *, store: EventStore | None = None) -> float | None:
+    """`handle` the event with this id."""
+    event = (store or EventStore()).get(event_id)
+    if event is None:
+        raise LookupError(f"No event {event_id} in the log.")
+    return handle(group_, event)
+
+
+def handle(group_: ConsumerGroup, event: RecordedEvent) -> float | None:
+    """Hand the event to the group's handler unless the group has handled or parked it already.
+
+    Returns the seconds to wait before the next attempt when the handler failed transiently, else
+    None (handled now or before, or parked).
+    """
+    try:
+        _handle_once(group_, event)
+    except PermanentFailure as rejected:
+        _park(group_, event, rejected.reason, failures=_failures_so_far(group_, event))
+        return None
+    except Exception as error:  # noqa: BLE001 - any other failure is transient by contract: kept, retried, parked
+        logger.warning("%s failed on %s %s", group_.name, event.event_type, event.event_id, exc_info=True)
+        return _failed(group_, event, error)
+    return None
+
+
+def _handle_once(group_: ConsumerGroup, event: RecordedEvent) -> None:
+    """The handler's writes and the tracking row, in one transaction, at most once per group."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                if settled(group_, [event.event_id]):
+                    return
+                group_.handler(event)
+                ProcessedEvent.objects.create(group=group_.name, event_id=event.event_id)
+            return
+        except ConcurrencyError:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+        except IntegrityError:
+            # The same message delivered twice at once: the other delivery's tracking row won.
+            if not settled(group_, [event.event_id]):
+                raise
+            return
+
+
+def settled(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `event_ids` the group has handled or parked."""
+    mine = {"group": group_.name, "event_id__in": list(event_ids)}
+    handled = ProcessedEvent.objects.filter(**mine).values_list("event_id", flat=True)
+    parked = ParkedMessage.objects.filter(**mine).values_list("event_id", flat=True)
+    return set(handled) | set(parked)
+
+
+def _failures_so_far(group_: ConsumerGroup, event: RecordedEvent) -> int:
+    delivery = Delivery.objects.filter(group=group_.name, event_id=event.event_id).first()
+    return delivery.failures if delivery else 0
+
+
+def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> float | None:
+    """Count a transient failure; park at `max_retries`, else the backoff before the next attempt."""
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        delivery, _ = Delivery.objects.select_for_update().get_or_create(
+            group=group_.name, event_id=event.event_id, defaults={"next_attempt_at": now}
+        )
+        delivery.failures += 1
+        delivery.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if delivery.failures >= group_.max_retries:
+            _park(group_, event, f"Failed {delivery.failures} times; last: {delivery.last_error}", delivery.failures)
+            return None
+        delay = group_.retry_base_seconds * 2 ** (delivery.failures - 1)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.save()
+        return delay
+
+
+def _park(group_: ConsumerGroup, event: RecordedEvent, reason: str, failures: int) -> None:
+    with transaction.atomic():
+        ParkedMessage.objects.get_or_create(
+            group=group_.name,
+            event_id=event.event_id,
+            defaults={
+                "position": event.position,
+                "stream_id": event.stream_id,
+                "event_type": event.event_type,
+                "reason": reason,
+                "failures": failures,
+            },
+        )
+        Delivery.objects.filter(group=group_.name, event_id=event.event_id).delete()
+    logger.error("%s parked %s %s: %s", group_.name, event.event_type, event.event_id, reason)
+
+
+# --- parked messages -----------------------------------------------------------------------------
+
+
+def replay_parked(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Unpark the group's parked messages (all, or those of `event_ids`); returns their ids, to deliver."""
+    parked = ParkedMessage.objects.filter(group=group_.name)
+    if event_ids is not None:
+        parked = parked.filter(event_id__in=list(event_ids))
+    with transaction.atomic():
+        ids = list(parked.select_for_update().values_list("event_id", flat=True))
+        ParkedMessage.objects.filter(group=group_.name, event_id__in=ids).delete()
+    return ids
+
+
+def skip_parked(group_: ConsumerGroup, event_id: uuid.UUID) -> None:
+    """Acknowledge a parked message without handling it."""
+    with transaction.atomic():
+        deleted, _ = ParkedMessage.objects.filter(group=group_.name, event_id=event_id).delete()
+        if not deleted:
+            raise LookupError(f"{group_.name} has no parked message {event_id}.")
+        ProcessedEvent.objects.create(group=group_.name, event_id=event_id)

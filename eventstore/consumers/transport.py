@@ -1,0 +1,122 @@
+"""How messages reach the handlers: on commit, from the sweep, and for replays.
+
+- With a broker, an append's commit asks for a drain of each partition its events fall in, on the
+  group's queue (`eventstore.tasks.drain`); a process asks again for the same partition only after
+  CONSUMER_DRAIN_REQUEST_SECONDS, since a drain handles whatever its partition holds when it runs.
+  Beat's sweep asks for a drain of every partition with events after its checkpoint, so a request
+  lost between the commit and the broker costs a sweep's interval, nothing more.
+- With no broker (`make run`), each delivery runs in the committing thread, first in first out.
+- A replayed message is delivered on its own (`eventstore.tasks.deliver`): it lies behind its
+  partition's checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import DatabaseError
+from kombu.exceptions import OperationalError as BrokerError
+
+from eventstore.consumers.groups import ConsumerGroup, registered
+from eventstore.consumers.handling import deliver
+from eventstore.consumers.partitions import partition_of, pending_partitions
+from eventstore.store import Appended
+
+logger = logging.getLogger("eventstore.consumers")
+
+
+def send_after_commit(written: list[Appended]) -> None:
+    """Hand the events of a committed append to every group they match (the store calls this).
+
+    Neither a database nor a broker error reaches the appender, whose events are committed: the
+    sweep sends them again.
+    """
+    if not settings.CONSUMER_DELIVERY_ON_COMMIT:
+        return
+    for group_ in registered():
+        matching = [e for e in written if group_.matches(category=e.category, event_type=e.event_type)]
+        if not matching:
+            continue
+        try:
+            if _in_process():
+                send(group_, [e.event_id for e in matching])
+            else:
+                for partition in {partition_of(e.correlation_id) for e in matching}:
+                    request_drain(group_, partition)
+        except (DatabaseError, BrokerError):
+            logger.exception("%s: delivery on commit failed; the sweep will send it again.", group_.name)
+
+
+_requested: dict[tuple[str, int], float] = {}  # (group, partition) -> when this process last asked
+
+
+def request_drain(group_: ConsumerGroup, partition: int, *, force: bool = False) -> None:
+    """Queue a drain of the partition, unless this process queued one a moment ago."""
+    key, now = (group_.name, partition), time.monotonic()
+    if not force and now - _requested.get(key, float("-inf")) < settings.CONSUMER_DRAIN_REQUEST_SECONDS:
+        return
+    _requested[key] = now
+    from eventstore.tasks import drain  # the task module imports this package
+
+    drain.apply_async((group_.name, partition), queue=group_.queue)
+
+
+def sweep() -> int:
+    """Ask for a drain of every partition of every group with events after its checkpoint (beat
+    runs this; with no broker the drains run here). How many were asked for."""
+    asked = 0
+    for group_ in registered():
+        for partition in pending_partitions(group_):
+            request_drain(group_, partition, force=True)
+            asked += 1
+    return asked
+
+
+def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
+    """Deliver each event to the group on its own: queued on the group's queue, or, with no
+    broker, in this thread's queue."""
+    if _in_process():
+        _in_process_queue.pending.extend((group_, event_id) for event_id in event_ids)
+        if not _in_process_queue.draining:
+            _drain_in_process()
+        return
+    from eventstore.tasks import deliver as deliver_task
+
+    for event_id in event_ids:
+        deliver_task.apply_async((group_.name, str(event_id)), queue=group_.queue)
+
+
+def _in_process() -> bool:
+    return settings.CELERY_TASK_ALWAYS_EAGER
+
+
+class _InProcessQueue(threading.local):
+    """Deliveries waiting in this thread when there is no broker, in the order they were sent."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[ConsumerGroup, uuid.UUID]] = deque()
+        self.draining = False
+
+
+_in_process_queue = _InProcessQueue()
+
+
+def _drain_in_process() -> None:
+    # First in, first out, as a broker's queue: a delivery sent while another runs (the events its
+    # handler appended) waits for those sent before it, so a component sees another's events in
+    # commit order. A transient failure goes to the back of the queue, after what may resolve it,
+    # until it is handled or parked.
+    _in_process_queue.draining = True
+    try:
+        while _in_process_queue.pending:
+            group_, event_id = _in_process_queue.pending.popleft()
+            if deliver(group_, event_id) is not None:
+                _in_process_queue.pending.append((group_, event_id))
+    finally:
+        _in_process_queue.draining = False
