@@ -11,7 +11,7 @@ from eventstore import consumers
 def drain(group_name: str, partition: int) -> None:
     """Handle what is due in one partition of a group; queue another drain if there is more."""
     group = consumers.group(group_name)
-    if consumers.drain(group, partition):
+    if consumers.drain(group, partition) is consumers.Drained.MORE:
         consumers.request_drain(group, partition, force=True)
 
 

@@ -17,10 +17,9 @@ def handle(event: RecordedEvent) -> None:
     if event.event_type == "ShopDataReceived":
         _handle_input(event)
     elif event.event_type == "ShipmentDispatched":
-        # Another component's event, read as raw data. get_or_create: a repeat changes nothing.
-        DispatchedOrder.objects.get_or_create(
-            order_id=event.data["order_id"], defaults={"dispatched_at": event.recorded_at}
-        )
+        # Another component's event, read as raw data. A repeat changes nothing (ignore_conflicts).
+        dispatched = DispatchedOrder(order_id=event.data["order_id"], dispatched_at=event.recorded_at)
+        DispatchedOrder.objects.bulk_create([dispatched], ignore_conflicts=True)
 
 
 def _handle_input(event: RecordedEvent) -> None:
@@ -42,6 +41,15 @@ def _handle_input(event: RecordedEvent) -> None:
             cancel_order(command, orders=orders, dispatched=dispatched, metadata=caused_by(event))
 
 
+def takes(event: RecordedEvent) -> bool:
+    """Input that applies to orders, and every dispatch: the rest is not delivered at all."""
+    return event.event_type != "ShopDataReceived" or event.metadata.get("applies") == "order"
+
+
 GROUP = ConsumerGroup(
-    name="orders", queue="orders", event_types=("ShopDataReceived", "ShipmentDispatched"), handler=handle
+    name="orders",
+    queue="orders",
+    event_types=("ShopDataReceived", "ShipmentDispatched"),
+    handler=handle,
+    selector=takes,
 )

@@ -44,14 +44,14 @@ def handle(event: RecordedEvent) -> None:
 
 def on_order_placed(event: RecordedEvent) -> None:
     # Keep only what a shipment needs; OrderPlaced is the orders component's validated event.
+    # An order is placed once: a repeat (ignore_conflicts) keeps the row, in one INSERT statement.
     address = event.data["shipping_address"]
-    PlacedOrder.objects.update_or_create(
+    placed = PlacedOrder(
         order_id=event.data["order_id"],
-        defaults={
-            "shipping_address": {key: address[key] for key in ("line1", "city", "postcode", "country")},
-            "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in event.data["lines"]],
-        },
+        shipping_address={key: address[key] for key in ("line1", "city", "postcode", "country")},
+        lines=[{"sku": line["sku"], "quantity": line["quantity"]} for line in event.data["lines"]],
     )
+    PlacedOrder.objects.bulk_create([placed], ignore_conflicts=True)
 
 
 def on_payment_captured(event: RecordedEvent) -> None:
@@ -97,4 +97,10 @@ REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {
     "OrderCancelled": on_order_cancelled,
 }
 
-GROUP = ConsumerGroup(name="shipping", queue="shipping", event_types=tuple(REACTIONS), handler=handle)
+
+def takes(event: RecordedEvent) -> bool:
+    """Input that applies to shipments, and the other components' events: the rest is not delivered."""
+    return event.event_type != "ShopDataReceived" or event.metadata.get("applies") == "shipment"
+
+
+GROUP = ConsumerGroup(name="shipping", queue="shipping", event_types=tuple(REACTIONS), handler=handle, selector=takes)

@@ -20,7 +20,7 @@
 | CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
 | CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
 | CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
-| CONSUMER_DRAIN_REQUEST_SECONDS | 0.2 (a process asks for a partition's drain at most this often) |
+| CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """
 
@@ -140,6 +140,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes the database connection before and after every task unless this is set: a drain is
+# a short task, and a new PostgreSQL connection per task cost more than the work. Connections are
+# still recycled by CONN_MAX_AGE and checked by CONN_HEALTH_CHECKS.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # One queue per component; a worker serves all of them or some (`celery worker -Q billing`).
 # A worker started without -Q serves every queue listed here.
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -163,8 +167,9 @@ CELERY_BEAT_SCHEDULE = {
 CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
 # A group's work is split in this many partitions, each drained by one worker at a time.
 CONSUMER_PARTITIONS = env.int("CONSUMER_PARTITIONS", default=4)
-# A process asks for a drain of one partition at most this often (a drain takes all that is there).
-CONSUMER_DRAIN_REQUEST_SECONDS = env.float("CONSUMER_DRAIN_REQUEST_SECONDS", default=0.2)
+# A queued drain is marked in the cache, so commits meanwhile do not queue another; the mark
+# expires after this long in case its drain is lost (the sweep asks again anyway).
+CONSUMER_DRAIN_REQUEST_SECONDS = env.float("CONSUMER_DRAIN_REQUEST_SECONDS", default=30.0)
 # The payment provider billing charges: the fake one, by design, until a real one is written.
 BILLING_PAYMENT_GATEWAY = env.str("BILLING_PAYMENT_GATEWAY", default="billing.payment_gateway.FakePaymentGateway")
 # A task that runs longer than the visibility timeout is delivered again; handlers are

@@ -8,6 +8,7 @@ import pytest
 
 from eventstore.consumers import (
     ConsumerGroup,
+    Drained,
     PermanentFailure,
     deliver,
     drain,
@@ -179,7 +180,7 @@ def test_a_drain_handles_its_partitions_events_and_moves_its_checkpoint(settings
     ids = [received(f"A-{n}") for n in range(12)]
     received("A-99", event_type="OrderCancelled")  # not the group's
     for part in (0, 1):
-        assert drain(group, part) is False
+        assert drain(group, part) is Drained.CAUGHT_UP
     handled = ProcessedEvent.objects.filter(group="billing").values_list("event_id", flat=True)
     assert (handler.calls, sorted(handled)) == (12, sorted(ids))  # every event once, by its partition
     # Each checkpoint passes its own events and the other partition's: the last matching event.
@@ -225,8 +226,8 @@ def test_a_partition_is_drained_by_one_runner_at_a_time(settings):
         inner.append(drain(group, 0))  # a second runner while the first holds the lease
         Handler()(event)
 
-    assert drain(billing(handler), 0) is False
-    assert inner == [False]
+    assert drain(billing(handler), 0) is Drained.CAUGHT_UP
+    assert inner == [Drained.BUSY]
     assert len(payments()) == 1
 
 
@@ -237,7 +238,7 @@ def test_a_lease_left_by_a_dead_runner_is_taken_once_it_expires(settings):
     drain(group, 0)
     ConsumerPartition.objects.update(leased_by="dead", leased_until=datetime.now(UTC) + timedelta(seconds=60))
     event_id = received("A-2")
-    assert drain(group, 0) is False
+    assert drain(group, 0) is Drained.BUSY
     assert not ProcessedEvent.objects.filter(event_id=event_id).exists()
     ConsumerPartition.objects.update(leased_until=datetime.now(UTC) - timedelta(seconds=1))
     drain(group, 0)
@@ -249,9 +250,9 @@ def test_a_drain_that_runs_out_of_time_says_there_is_more(settings):
     group = billing(Handler())
     for n in range(5):
         received(f"A-{n}")
-    assert drain(group, 0, seconds=0, page=2) is True
+    assert drain(group, 0, seconds=0, page=2) is Drained.MORE
     assert ProcessedEvent.objects.count() == 2
-    while drain(group, 0, seconds=0, page=2):
+    while drain(group, 0, seconds=0, page=2) is Drained.MORE:
         pass
     assert ProcessedEvent.objects.count() == 5
 

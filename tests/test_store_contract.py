@@ -13,6 +13,7 @@ from eventstore.store import (
     Checkpoint,
     DuplicateEventId,
     EventStore,
+    LogEntry,
     NewEvent,
     WrongExpectedVersion,
     category_of,
@@ -252,6 +253,26 @@ def test_read_all_returns_the_log_in_order_after_a_checkpoint(store):
     assert store.read_all(after=log[-1].checkpoint) == []
     assert store.head() == log[-1].checkpoint
     assert [e.event_type for e in store.read_all(limit=2)] == ["A", "B"]
+
+
+def test_scan_all_gives_read_alls_events_without_their_data(store):
+    store.append("order-1", events("OrderPlaced"), NO_STREAM)
+    store.append("payment-1", [NewEvent("PaymentCaptured", {}, {"correlation_id": "flow-1"})], NO_STREAM)
+    store.append("order-1", events("OrderCancelled"), 0)
+    log = settled_log(store, 3)
+    scanned = store.scan_all(categories=["order"], limit=10)
+    order_events = [e for e in log if e.category == "order"]
+    assert scanned == [LogEntry(e.checkpoint, e.event_id, e.correlation_id) for e in order_events]
+    assert [e.event_id for e in store.scan_all(after=log[0].checkpoint, limit=1)] == [log[1].event_id]
+    assert store.scan_all(event_types=["PaymentCaptured"])[0].correlation_id == "flow-1"
+
+
+def test_get_all_reads_events_by_id_in_log_order(store):
+    store.append("order-1", events("A", "B", "C"), NO_STREAM)
+    log = settled_log(store, 3)
+    assert store.get_all([log[2].event_id, log[0].event_id]) == [log[0], log[2]]
+    assert store.get_all([]) == []
+    assert store.get(log[1].event_id) == log[1]
 
 
 def test_read_all_filters_by_category_and_event_type(store):

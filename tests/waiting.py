@@ -9,8 +9,11 @@ from eventstore.store import EventStore, RecordedEvent
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T | None], *, timeout: float = 20.0, what: str = "a condition") -> T:
-    """Call `probe` until it returns something other than None, for at most `timeout` seconds."""
+def wait_until(
+    probe: Callable[[], T | None], *, timeout: float = 20.0, what: str = "a condition", interval: float = 0.01
+) -> T:
+    """Call `probe` every `interval` seconds until it returns something other than None, for at
+    most `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
@@ -18,7 +21,7 @@ def wait_until(probe: Callable[[], T | None], *, timeout: float = 20.0, what: st
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"Waited {timeout} s for {what} in vain.")
-        time.sleep(0.01)
+        time.sleep(interval)
 
 
 def settled_log(store: EventStore, count: int, **filters: Any) -> list[RecordedEvent]:

@@ -29,12 +29,13 @@ partitions, each drained by one runner at a time), `transport` (on commit, the s
 
 from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, group, register, registered
 from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked
-from eventstore.consumers.partitions import drain, partition_of, pending_partitions
+from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
 from eventstore.consumers.status import GroupStatus, status
 from eventstore.consumers.transport import request_drain, send, send_after_commit, sweep
 
 __all__ = [
     "ConsumerGroup",
+    "Drained",
     "GroupStatus",
     "PermanentFailure",
     "deliver",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eventstore.store import RecordedEvent
+from eventstore.store import Appended, RecordedEvent
 
 
 class PermanentFailure(Exception):
@@ -29,11 +29,18 @@ class ConsumerGroup:
     #: Failures before a message is parked; retries wait retry_base_seconds * 2 ** (failures - 1).
     max_retries: int = 5
     retry_base_seconds: float = 1.0
+    #: A finer filter on a matching event, by its type and metadata (it is given a RecordedEvent,
+    #: or an Appended one): what it refuses is passed over, as if the group had never matched it.
+    selector: Callable[[RecordedEvent | Appended], bool] | None = None
 
     def matches(self, *, category: str, event_type: str) -> bool:
         return (not self.categories or category in self.categories) and (
             not self.event_types or event_type in self.event_types
         )
+
+    def accepts(self, event: RecordedEvent | Appended) -> bool:
+        """Whether the group takes this event, which matches its filters."""
+        return self.selector is None or self.selector(event)
 
 
 _groups: dict[str, ConsumerGroup] = {}

@@ -6,8 +6,9 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from eventstore.consumers.groups import ConsumerGroup, PermanentFailure
 from eventstore.models import Delivery, ParkedMessage, ProcessedEvent
@@ -27,14 +28,21 @@ def deliver(group_: ConsumerGroup, event_id: uuid.UUID, *, store: EventStore | N
     return handle(group_, event)
 
 
-def handle(group_: ConsumerGroup, event: RecordedEvent) -> float | None:
-    """Hand the event to the group's handler unless the group has handled or parked it already.
+def handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool = False) -> float | None:
+    """Hand the event to the group's handler unless the group has handled or parked it already
+    (`unsettled`: the caller has just checked that it has not).
 
     Returns the seconds to wait before the next attempt when the handler failed transiently, else
     None (handled now or before, or parked).
     """
+    if not group_.accepts(event):
+        # Acknowledged unhandled. (A drain passes such events over without even this row: its
+        # checkpoint moves past them.)
+        if unsettled or not settled(group_, [event.event_id]):
+            _track(group_, event.event_id)
+        return None
     try:
-        _handle_once(group_, event)
+        _handle_once(group_, event, check=not unsettled)
     except PermanentFailure as rejected:
         _park(group_, event, rejected.reason, failures=_failures_so_far(group_, event))
         return None
@@ -44,17 +52,18 @@ def handle(group_: ConsumerGroup, event: RecordedEvent) -> float | None:
     return None
 
 
-def _handle_once(group_: ConsumerGroup, event: RecordedEvent) -> None:
+def _handle_once(group_: ConsumerGroup, event: RecordedEvent, *, check: bool) -> None:
     """The handler's writes and the tracking row, in one transaction, at most once per group."""
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                if settled(group_, [event.event_id]):
+                if check and settled(group_, [event.event_id]):
                     return
                 group_.handler(event)
-                ProcessedEvent.objects.create(group=group_.name, event_id=event.event_id)
+                _track(group_, event.event_id)
             return
         except ConcurrencyError:
+            check = True  # the other writer may have been this message's other delivery
             if attempt == CONFLICT_ATTEMPTS:
                 raise
         except IntegrityError:
@@ -64,12 +73,38 @@ def _handle_once(group_: ConsumerGroup, event: RecordedEvent) -> None:
             return
 
 
+# The tracking row and the settled check run for every message: plain SQL, not the ORM's
+# query building, which cost more than the statements themselves.
+
+
+def _track(group_: ConsumerGroup, event_id: uuid.UUID) -> None:
+    connection = connections[DEFAULT_DB_ALIAS]
+    table, group_column = ProcessedEvent._meta.db_table, connection.ops.quote_name("group")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({group_column}, event_id, processed_at) VALUES (%s, %s, %s)",
+            [group_.name, _uuid_value(event_id, connection), datetime.now(UTC)],
+        )
+
+
 def settled(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Those of `event_ids` the group has handled or parked."""
-    mine = {"group": group_.name, "event_id__in": list(event_ids)}
-    handled = ProcessedEvent.objects.filter(**mine).values_list("event_id", flat=True)
-    parked = ParkedMessage.objects.filter(**mine).values_list("event_id", flat=True)
-    return set(handled) | set(parked)
+    connection = connections[DEFAULT_DB_ALIAS]
+    values = [_uuid_value(event_id, connection) for event_id in event_ids]
+    if not values:
+        return set()
+    group_column, marks = connection.ops.quote_name("group"), ", ".join(["%s"] * len(values))
+    sql = " UNION ALL ".join(
+        f"SELECT event_id FROM {model._meta.db_table} WHERE {group_column} = %s AND event_id IN ({marks})"
+        for model in (ProcessedEvent, ParkedMessage)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [group_.name, *values, group_.name, *values])
+        return {value if isinstance(value, uuid.UUID) else uuid.UUID(value) for (value,) in cursor.fetchall()}
+
+
+def _uuid_value(event_id: uuid.UUID, connection) -> Any:
+    return ProcessedEvent._meta.get_field("event_id").get_db_prep_value(event_id, connection)
 
 
 def _failures_so_far(group_: ConsumerGroup, event: RecordedEvent) -> int:

@@ -11,17 +11,19 @@ is done.
 
 from __future__ import annotations
 
+import enum
 import time
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.consumers.handling import handle, settled
 from eventstore.models import ConsumerPartition, Delivery
-from eventstore.store import Checkpoint, EventStore, RecordedEvent
+from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
 
 #: A runner that stops renewing its lease (its worker died) loses it after this long.
 LEASE = timedelta(seconds=15)
@@ -36,63 +38,87 @@ def partition_of(correlation_id: str) -> int:
     return zlib.crc32(correlation_id.encode()) % partitions()
 
 
-def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: int = 500) -> bool:
+class Drained(enum.Enum):
+    CAUGHT_UP = "caught up"
+    MORE = "stopped with more to read"  # the caller asks for another drain
+    BUSY = "another runner holds the partition"
+
+
+def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: int = 500) -> Drained:
     """Handle what is due in one partition of the group, for about `seconds` at most.
 
-    Returns True when it stopped with more to read (the caller sends another drain), False when
-    it caught up or another runner holds the partition.
+    A drain asked for while this one runs finds the partition busy and gives up at once: this one
+    looks for such a request after it lets the partition go, and drains again if there was one
+    (unless another runner took the partition in between, which then does it).
     """
-    holder = uuid.uuid4().hex
-    row = _lease(group_, partition, holder)
-    if row is None:
-        return False
-    try:
-        return _drain_leased(group_, row, seconds=seconds, page=page)
-    finally:
-        ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
-
-
-def _drain_leased(group_: ConsumerGroup, row: ConsumerPartition, *, seconds: float, page: int) -> bool:
-    store = EventStore()
     deadline = time.monotonic() + seconds
+    requested = drain_requested_key(group_.name, partition)
+    outcome = Drained.BUSY
+    while True:
+        holder = uuid.uuid4().hex
+        row = _lease(group_, partition, holder)
+        if row is None:
+            return outcome
+        cache.delete(requested)  # from here on, a commit in this partition asks again
+        try:
+            more = _drain_leased(group_, row, deadline=deadline, page=page)
+        finally:
+            ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
+        if more:
+            return Drained.MORE
+        outcome = Drained.CAUGHT_UP
+        if cache.get(requested) is None:
+            return outcome
+
+
+def drain_requested_key(group_name: str, partition: int) -> str:
+    """The cache key that says a drain of the partition is queued and has not started."""
+    return f"eventstore:drain-requested:{group_name}:{partition}"
+
+
+def _drain_leased(group_: ConsumerGroup, row: ConsumerPartition, *, deadline: float, page: int) -> bool:
+    store = EventStore()
     cursor = Checkpoint(row.transaction_id, row.position)
     while True:
-        events = store.read_all(
+        # The whole group's log is scanned without its data; only this partition's unsettled
+        # events are read whole.
+        entries = store.scan_all(
             after=cursor, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
         )
-        mine = [e for e in events if partition_of(e.correlation_id) == row.partition]
-        for event in _due(group_, mine):
-            handle(group_, event)
-        _advance(row, events, mine, settled(group_, (e.event_id for e in mine)))
-        if len(events) < page:
+        ours = [e.event_id for e in entries if partition_of(e.correlation_id) == row.partition]
+        done = settled(group_, ours)
+        unsettled = [e for e in store.get_all([i for i in ours if i not in done]) if group_.accepts(e)]
+        open_ = _waiting(group_, unsettled)
+        for event in unsettled:
+            if event.event_id not in open_ and handle(group_, event, unsettled=True) is not None:
+                open_.add(event.event_id)  # failed: it comes back after its backoff
+        _advance(row, entries, open_)
+        if len(entries) < page:
             return False
-        cursor = events[-1].checkpoint
+        cursor = entries[-1].checkpoint
         if time.monotonic() > deadline:
             return True
 
 
-def _due(group_: ConsumerGroup, events: list[RecordedEvent]) -> list[RecordedEvent]:
-    """The events not settled yet, but for those waiting out a backoff."""
-    done = settled(group_, (e.event_id for e in events))
-    open_ = [e for e in events if e.event_id not in done]
-    now = datetime.now(UTC)
-    waiting = set(
+def _waiting(group_: ConsumerGroup, events: list[RecordedEvent]) -> set[uuid.UUID]:
+    """Those of the events waiting out a backoff."""
+    if not events:
+        return set()
+    return set(
         Delivery.objects.filter(
-            group=group_.name, event_id__in=[e.event_id for e in open_], next_attempt_at__gt=now
+            group=group_.name, event_id__in=[e.event_id for e in events], next_attempt_at__gt=datetime.now(UTC)
         ).values_list("event_id", flat=True)
     )
-    return [e for e in open_ if e.event_id not in waiting]
 
 
-def _advance(row: ConsumerPartition, events: list, mine: list, done: set[uuid.UUID]) -> None:
-    """Move the checkpoint past the front run of events that are another partition's or settled;
-    renew the lease."""
-    ours = {e.event_id for e in mine}
+def _advance(row: ConsumerPartition, entries: list[LogEntry], open_: set[uuid.UUID]) -> None:
+    """Move the checkpoint past the front run of entries that are not open (settled, another
+    partition's, or not accepted by the group); renew the lease."""
     last = None
-    for event in events:
-        if event.event_id in ours and event.event_id not in done:
+    for entry in entries:
+        if entry.event_id in open_:
             break
-        last = event
+        last = entry
     if last is not None:
         row.transaction_id, row.position = last.checkpoint
     row.leased_until = datetime.now(UTC) + LEASE
@@ -121,13 +147,13 @@ def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
         row = rows.get(partition)
         after = Checkpoint(row.transaction_id, row.position) if row else Checkpoint(-1, 0)
         while True:
-            events = store.read_all(
+            entries = store.scan_all(
                 after=after, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
             )
-            if any(partition_of(e.correlation_id) == partition for e in events):
+            if any(partition_of(e.correlation_id) == partition for e in entries):
                 pending.append(partition)
                 break
-            if len(events) < page:
+            if len(entries) < page:
                 break
-            after = events[-1].checkpoint
+            after = entries[-1].checkpoint
     return pending

@@ -1,10 +1,10 @@
 """How messages reach the handlers: on commit, from the sweep, and for replays.
 
 - With a broker, an append's commit asks for a drain of each partition its events fall in, on the
-  group's queue (`eventstore.tasks.drain`); a process asks again for the same partition only after
-  CONSUMER_DRAIN_REQUEST_SECONDS, since a drain handles whatever its partition holds when it runs.
-  Beat's sweep asks for a drain of every partition with events after its checkpoint, so a request
-  lost between the commit and the broker costs a sweep's interval, nothing more.
+  group's queue (`eventstore.tasks.drain`), unless one is queued and not started: a drain handles
+  whatever its partition holds when it runs. Beat's sweep asks for a drain of every partition
+  with events after its checkpoint, so a request lost between the commit and the broker costs a
+  sweep's interval, nothing more.
 - With no broker (`make run`), each delivery runs in the committing thread, first in first out.
 - A replayed message is delivered on its own (`eventstore.tasks.deliver`): it lies behind its
   partition's checkpoint.
@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 
 from eventstore.consumers.groups import ConsumerGroup, registered
 from eventstore.consumers.handling import deliver
-from eventstore.consumers.partitions import partition_of, pending_partitions
+from eventstore.consumers.partitions import drain_requested_key, partition_of, pending_partitions
 from eventstore.store import Appended
 
 logger = logging.getLogger("eventstore.consumers")
@@ -40,7 +40,9 @@ def send_after_commit(written: list[Appended]) -> None:
     if not settings.CONSUMER_DELIVERY_ON_COMMIT:
         return
     for group_ in registered():
-        matching = [e for e in written if group_.matches(category=e.category, event_type=e.event_type)]
+        matching = [
+            e for e in written if group_.matches(category=e.category, event_type=e.event_type) and group_.accepts(e)
+        ]
         if not matching:
             continue
         try:
@@ -53,15 +55,18 @@ def send_after_commit(written: list[Appended]) -> None:
             logger.exception("%s: delivery on commit failed; the sweep will send it again.", group_.name)
 
 
-_requested: dict[tuple[str, int], float] = {}  # (group, partition) -> when this process last asked
-
-
 def request_drain(group_: ConsumerGroup, partition: int, *, force: bool = False) -> None:
-    """Queue a drain of the partition, unless this process queued one a moment ago."""
-    key, now = (group_.name, partition), time.monotonic()
-    if not force and now - _requested.get(key, float("-inf")) < settings.CONSUMER_DRAIN_REQUEST_SECONDS:
+    """Queue a drain of the partition, unless one is queued and has not started yet (`force`:
+    whatever is queued).
+
+    The mark of a queued drain lives in the cache (Redis: shared by every process): one SET NX per
+    commit instead of a Celery message. The drain clears it when it starts, so whatever commits
+    from then on asks for the next one; the mark expires after CONSUMER_DRAIN_REQUEST_SECONDS in
+    case its drain is lost, and the sweep asks regardless.
+    """
+    key = drain_requested_key(group_.name, partition)
+    if not cache.add(key, 1, timeout=settings.CONSUMER_DRAIN_REQUEST_SECONDS) and not force:
         return
-    _requested[key] = now
     from eventstore.tasks import drain  # the task module imports this package
 
     drain.apply_async((group_.name, partition), queue=group_.queue)
