@@ -13,8 +13,9 @@ a. Throughput: N orders are posted with no worker running (the gateway stores th
    settled. Orders/s for W = 1 and W = 2, each on a fresh backlog; the ratio of 2 workers to 1 is the
    run's own baseline. Goal: >= 100 orders/s with 2 workers.
 b. Latency: with 2 workers running, orders posted at a fixed rate (open loop); each order's latency
-   runs from when its POST was due to the recorded_at of its settling event. p50 and p95. Goal: p95
-   <= 2 s at 50 orders/s.
+   runs from when its POST was due to the recorded_at of its settling event. p50 and p95, and the
+   time each step of a captured order took (input -> placed -> captured -> shipment requested).
+   Goal: p95 <= 2 s at 50 orders/s.
 
 Each run shows the CPU time per settled order of the workers (their pool processes included) and
 of PostgreSQL (every process of the server: this bench is alone on it), from /proc.
@@ -94,6 +95,29 @@ def settled_at(url: str, prefix: str) -> dict[str, datetime]:
             [list(SETTLED), f"{prefix}-%"],
         ).fetchall()
     return dict(rows)
+
+
+def hops(url: str, prefix: str) -> dict[str, list[float]]:
+    """Seconds between the steps of each captured order of this run, by step."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT correlation_id, event_type, recorded_at FROM eventstore_event WHERE correlation_id IN"
+            " (SELECT correlation_id FROM eventstore_event WHERE event_type = 'OrderPlaced'"
+            "  AND data->>'order_id' LIKE %s) ORDER BY position",
+            [f"{prefix}-%"],
+        ).fetchall()
+    flows: dict[str, dict[str, datetime]] = {}
+    for flow, event_type, recorded_at in rows:
+        flows.setdefault(flow, {})[event_type] = recorded_at
+    steps = [
+        ("ShopDataReceived", "OrderPlaced"),
+        ("OrderPlaced", "PaymentCaptured"),
+        ("PaymentCaptured", "ShipmentRequested"),
+    ]
+    return {
+        f"{a} -> {b}": [(flow[b] - flow[a]).total_seconds() for flow in flows.values() if a in flow and b in flow]
+        for a, b in steps
+    }
 
 
 def wait_settled(url: str, prefix: str, count: int, *, what: str) -> None:
@@ -180,7 +204,14 @@ def latency(url: str, site, key: str, *, seconds: float) -> list[float]:
     result = _loadgen.open_loop(HOST, site.port, orders.request, rate=RATE, connections=16, seconds=seconds)
     wait_settled(url, "L", result.statuses[202], what="settling")
     settled = settled_at(url, "L")
+    for step, seconds_ in hops(url, "L").items():
+        print(f"   {step}: p50 {statistics.median(seconds_):.2f} s, p95 {p95(seconds_):.2f} s", file=sys.stderr)
     return [settled[order_id].timestamp() - (start + n / RATE) for n, order_id in enumerate(orders.ids)]
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[round(0.95 * (len(ordered) - 1))]
 
 
 def main() -> None:

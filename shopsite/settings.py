@@ -144,6 +144,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # a short task, and a new PostgreSQL connection per task cost more than the work. Connections are
 # still recycled by CONN_MAX_AGE and checked by CONN_HEALTH_CHECKS.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# A commit asks for delivery after it is committed: with the broker down, the request fails fast
+# (the sweep asks again once it is back) instead of holding the answer to the client.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 # One queue per component; a worker serves all of them or some (`celery worker -Q billing`).
 # A worker started without -Q serves every queue listed here.
 CELERY_TASK_DEFAULT_QUEUE = "default"

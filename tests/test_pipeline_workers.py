@@ -17,7 +17,7 @@ from django.db import connection
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
 from shopsite.models import Partner, PartnerAPIKey
-from tests.serving import http, serve, site_environment
+from tests.serving import TcpProxy, http, serve, site_environment
 from tests.test_pipeline_in_process import cancel, dispatched, marketplace_order, web_order
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
@@ -126,6 +126,43 @@ def test_orders_through_three_workers_reach_the_status_the_rules_give(env, key, 
     input_count = len(store.read_stream("shop-input"))
     assert input_count == ORDERS + CANCELS + len(shipped)
     print(f"settled {settle_seconds:.1f} s after the last post")  # noqa: T201 - shown with -s
+
+
+def test_with_the_broker_down_posts_are_stored_and_delivered_once_it_is_back(env, key):
+    """R11: Redis (broker and cache) unreachable while partners post: 202 and stored; once it is
+    back, the sweep delivers everything. A poison message parks after its retries meanwhile."""
+    auth = {"Authorization": f"Api-Key {key}"}
+    with TcpProxy("127.0.0.1", 6379) as redis_proxy, ExitStack() as stack:
+        proxied = {
+            **env,
+            "CELERY_BROKER_URL": BROKER.replace(":6379", f":{redis_proxy.port}"),
+            "CACHE_URL": CACHE.replace(":6379", f":{redis_proxy.port}"),
+        }
+        site = stack.enter_context(serve(proxied, options=("--workers=2", "--threads=2")))
+        for n in range(2):
+            stack.enter_context(celery_worker(proxied, f"b{n}"))
+        stack.enter_context(celery_beat(proxied))
+
+        def post(body: dict) -> int:
+            return http("POST", f"{site.url}/shop/api/v1", json_body=body, headers=auth, timeout=30).status
+
+        assert {post(web_order(f"B-{n}", "tok_ok")) for n in range(10)} == {202}
+        poison = dispatched("NEVER-ORDERED")  # no shipment will ever be requested for it
+        assert post(poison) == 202
+        redis_proxy.stop()
+        assert {post(web_order(f"B-{n}", "tok_ok")) for n in range(10, 30)} == {202}
+        assert len([e for e in store.read_stream("shop-input") if e.data.get("order_id", "").startswith("B-")]) == 30
+        assert "delivery on commit failed" in site.log_tail(1_000_000)  # Redis was indeed out of reach
+        redis_proxy.start()
+        wait_until(
+            lambda: all(streams(f"B-{n}")[2] == ["ShipmentRequested"] for n in range(30)) or None,
+            timeout=SETTLE_TIMEOUT,
+            what="every order posted while Redis was down to settle",
+        )
+        wait_until(lambda: ParkedMessage.objects.filter(group="shipping").first(), timeout=SETTLE_TIMEOUT)
+    [parked] = ParkedMessage.objects.all()
+    assert "NoShipmentRequested" in parked.reason and parked.failures == 5
+    assert all(streams(f"B-{n}")[0] == ["OrderPlaced"] for n in range(30))
 
 
 def test_the_partitions_split_the_orders_among_workers(settings):

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
 from eventstore.consumers.groups import ConsumerGroup, registered
 from eventstore.consumers.handling import deliver
@@ -34,8 +35,8 @@ logger = logging.getLogger("eventstore.consumers")
 def send_after_commit(written: list[Appended]) -> None:
     """Hand the events of a committed append to every group they match (the store calls this).
 
-    Neither a database nor a broker error reaches the appender, whose events are committed: the
-    sweep sends them again.
+    Neither a database, a broker nor a cache error reaches the appender, whose events are
+    committed: the sweep sends them again.
     """
     if not settings.CONSUMER_DELIVERY_ON_COMMIT:
         return
@@ -51,7 +52,8 @@ def send_after_commit(written: list[Appended]) -> None:
             else:
                 for partition in {partition_of(e.correlation_id) for e in matching}:
                     request_drain(group_, partition)
-        except (DatabaseError, BrokerError):
+        except (DatabaseError, BrokerError, RedisError):
+            # The broker or the cache is down: the events are committed, and the sweep asks again.
             logger.exception("%s: delivery on commit failed; the sweep will send it again.", group_.name)
 
 
