@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 
 from eventstore.consumers import (
     ConsumerGroup,
@@ -18,6 +19,7 @@ from eventstore.consumers import (
     skip_parked,
     status,
 )
+from eventstore.consumers.partitions import drain_requested_key
 from eventstore.models import ConsumerPartition, Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, WrongExpectedVersion, caused_by
 from tests.threads import in_threads
@@ -229,6 +231,19 @@ def test_a_partition_is_drained_by_one_runner_at_a_time(settings):
     assert drain(billing(handler), 0) is Drained.CAUGHT_UP
     assert inner == [Drained.BUSY]
     assert len(payments()) == 1
+
+
+def test_a_drain_asked_for_while_one_runs_is_queued_again_by_the_runner(settings):
+    """The request found the partition busy: the runner says MORE, and its task queues another."""
+    settings.CONSUMER_PARTITIONS = 1
+    received()
+
+    def handler(event):
+        cache.add(drain_requested_key("billing", 0), 1)  # what a commit does meanwhile
+        Handler()(event)
+
+    assert drain(billing(handler), 0) is Drained.MORE
+    assert drain(billing(handler), 0) is Drained.CAUGHT_UP  # nothing was asked for during this one
 
 
 def test_a_lease_left_by_a_dead_runner_is_taken_once_it_expires(settings):

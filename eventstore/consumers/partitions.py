@@ -45,30 +45,24 @@ class Drained(enum.Enum):
 
 
 def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: int = 500) -> Drained:
-    """Handle what is due in one partition of the group, for about `seconds` at most.
+    """Handle what is due in one partition of the group: one page, or more pages for about
+    `seconds` when the backlog is long.
 
-    A drain asked for while this one runs finds the partition busy and gives up at once: this one
-    looks for such a request after it lets the partition go, and drains again if there was one
-    (unless another runner took the partition in between, which then does it).
+    It stops with MORE when it ran out of time, or when a drain was asked for while it ran (that
+    one found the partition busy and gave up, or waits in the queue): the caller then queues
+    another, behind the other partitions' drains, so a busy partition does not keep a worker.
     """
-    deadline = time.monotonic() + seconds
+    holder = uuid.uuid4().hex
+    row = _lease(group_, partition, holder)
+    if row is None:
+        return Drained.BUSY
     requested = drain_requested_key(group_.name, partition)
-    outcome = Drained.BUSY
-    while True:
-        holder = uuid.uuid4().hex
-        row = _lease(group_, partition, holder)
-        if row is None:
-            return outcome
-        cache.delete(requested)  # from here on, a commit in this partition asks again
-        try:
-            more = _drain_leased(group_, row, deadline=deadline, page=page)
-        finally:
-            ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
-        if more:
-            return Drained.MORE
-        outcome = Drained.CAUGHT_UP
-        if cache.get(requested) is None:
-            return outcome
+    cache.delete(requested)  # from here on, a commit in this partition asks again
+    try:
+        more = _drain_leased(group_, row, deadline=time.monotonic() + seconds, page=page)
+    finally:
+        ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
+    return Drained.MORE if more or cache.get(requested) is not None else Drained.CAUGHT_UP
 
 
 def drain_requested_key(group_name: str, partition: int) -> str:
