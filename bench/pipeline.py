@@ -40,6 +40,7 @@ import psycopg
 import redis
 from tqdm import tqdm
 
+from tests.flows import web_order
 from tests.serving import serve, site_environment
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
@@ -52,20 +53,6 @@ P95_GOAL_S = 2.0
 RATE = 50.0
 CONCURRENCY = 2  # pool processes per worker, the Procfile's default (WORKER_CONCURRENCY)
 SETTLED = ("ShipmentRequested", "PaymentDeclined")
-
-
-def order(order_id: str, token: str) -> dict:
-    return {
-        "applies": "order",
-        "source": "web",
-        "profile": "customer",
-        "order_id": order_id,
-        "customer": {"email": "ann@example.com", "name": "Ann"},
-        "lines": [{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
-        "currency": "EUR",
-        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
-        "payment": {"method": "card", "token": token},
-    }
 
 
 class Orders:
@@ -82,7 +69,7 @@ class Orders:
         n = next(self.numbers)
         order_id = f"{self.prefix}-{n}"
         self.ids.append(order_id)
-        body = json.dumps(order(order_id, "tok_decline" if n % 10 == 9 else "tok_ok")).encode()
+        body = json.dumps(web_order(order_id, "tok_decline" if n % 10 == 9 else "tok_ok")).encode()
         return b"%s%d\r\n\r\n%s" % (self.head, len(body), body)
 
 

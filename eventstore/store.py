@@ -473,8 +473,7 @@ class EventStore:
 
     def get(self, event_id: uuid.UUID) -> RecordedEvent | None:
         """The event with this id, or None."""
-        key = event_id if self._dialect.native_uuid else event_id.hex
-        found = self._select("event_id = %s", [key], order="position")
+        found = self.get_all([event_id])
         return found[0] if found else None
 
     def stream_version(self, stream_id: str) -> int:

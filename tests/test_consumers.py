@@ -272,6 +272,20 @@ def test_a_drain_that_runs_out_of_time_says_there_is_more(settings):
     assert ProcessedEvent.objects.count() == 5
 
 
+def test_the_sweep_moves_a_partition_with_nothing_of_its_own_past_the_others_events(settings):
+    """Else a partition no flow falls in would be scanned from the start at every sweep."""
+    settings.CONSUMER_PARTITIONS = 2
+    cause = store.get(received("A-1"))
+    for n in range(2, 6):  # one flow: every event in the same partition
+        store.append(f"order-A-{n}", [NewEvent("OrderPlaced", {"order_id": f"A-{n}"}, caused_by(cause))], NO_STREAM)
+    own = partition_of(cause.correlation_id)
+    last = store.read_all()[-1]
+    assert pending_partitions(billing(Handler())) == [own]
+    other = ConsumerPartition.objects.get(partition=1 - own)
+    assert (other.transaction_id, other.position) == last.checkpoint
+    assert ConsumerPartition.objects.get(partition=own).position == 0  # its events wait for its drain
+
+
 def test_one_flows_events_fall_in_one_partition(settings):
     settings.CONSUMER_PARTITIONS = 8
     cause = store.get(received("A-1"))

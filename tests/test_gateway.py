@@ -533,7 +533,11 @@ def redis_cache(settings):
     from django.core.cache import cache
 
     yield cache
-    cache.clear()
+    # Only this test's keys: the cache's clear() flushes the whole Redis database, under another
+    # test process that may be using it at the same moment.
+    client = cache._cache.get_client()
+    if keys := client.keys(f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(*keys)
 
 
 def _shared_count(cache, partner) -> int:

@@ -9,6 +9,7 @@ from django.test import Client
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
 from shopsite.models import Partner, PartnerAPIKey
+from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,48 +29,6 @@ def post(settings):
         assert answer.status_code == 202, answer.content
 
     return post
-
-
-def web_order(order_id: str, token: str) -> dict:
-    return {
-        "applies": "order",
-        "source": "web",
-        "profile": "customer",
-        "order_id": order_id,
-        "customer": {"email": "ann@example.com", "name": "Ann"},
-        "lines": [{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
-        "currency": "EUR",
-        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
-        "payment": {"method": "card", "token": token},
-    }
-
-
-def marketplace_order(order_id: str, token: str) -> dict:
-    return {
-        "applies": "order",
-        "source": "marketplace",
-        "profile": "partner",
-        "ref": order_id,
-        "buyer": {"mail": "bob@example.com", "full_name": "Bob"},
-        "items": [{"product_code": "MUG-BLUE", "qty": 1, "price_cents": 1250}],
-        "currency": "EUR",
-        "ship_to": {"street": "2 Rue Haute", "town": "Lyon", "zip": "69001", "country_code": "FR"},
-        "paid": {"token": token},
-    }
-
-
-def cancel(order_id: str) -> dict:
-    return {"applies": "order", "source": "web", "profile": "customer", "action": "cancel", "order_id": order_id,
-            "reason": "changed my mind"}  # fmt: skip
-
-
-def dispatched(order_id: str) -> dict:
-    return {"applies": "shipment", "source": "warehouse", "profile": "warehouse", "order_id": order_id,
-            "status": "dispatched", "carrier": "DHL", "tracking_number": f"T-{order_id}"}  # fmt: skip
-
-
-def types(stream_id: str) -> list[str]:
-    return [e.event_type for e in store.read_stream(stream_id)]
 
 
 TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
@@ -92,7 +51,7 @@ def test_thirty_orders_reach_the_status_the_rules_give(post):
     assert not ParkedMessage.objects.exists(), list(ParkedMessage.objects.values("group", "reason"))
     for n, order_id in enumerate(orders):
         paid = TOKENS[n % 3] != "tok_decline"
-        order, payment, shipment = (types(f"{c}-{order_id}") for c in ("order", "payment", "shipment"))
+        order, payment, shipment = streams(order_id)
         assert order.count("OrderPlaced") == 1
         if order_id in cancelled:
             assert order == ["OrderPlaced", "OrderCancelled"]

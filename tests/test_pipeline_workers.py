@@ -16,8 +16,8 @@ from django.db import connection
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
 from shopsite.models import Partner, PartnerAPIKey
+from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
 from tests.serving import TcpProxy, http, serve, site_environment
-from tests.test_pipeline_in_process import cancel, dispatched, marketplace_order, web_order
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
 
@@ -51,10 +51,6 @@ def key(env):
         name="acme", allowed_sources=["web", "marketplace", "warehouse"], rate_limit_per_minute=100_000
     )
     return PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
-
-
-def streams(order_id: str) -> tuple[list[str], list[str], list[str]]:
-    return tuple([e.event_type for e in store.read_stream(f"{c}-{order_id}")] for c in ("order", "payment", "shipment"))
 
 
 def expected(order_id: str, token: str, *, cancelled: bool, shipped: bool) -> bool:

@@ -133,13 +133,22 @@ def _lease(group_: ConsumerGroup, partition: int, holder: str) -> ConsumerPartit
 
 
 def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
-    """The partitions with events after their checkpoint (the sweep sends each a drain)."""
+    """The partitions with events after their checkpoint (the sweep sends each a drain).
+
+    A partition found with nothing of its own after its checkpoint has its checkpoint moved to
+    the end of what was scanned, unless a runner holds it or moved it meanwhile: else a partition
+    that no flow falls in would be scanned from the same old place at every sweep.
+    """
     store = EventStore()
     rows = {r.partition: r for r in ConsumerPartition.objects.filter(group=group_.name)}
+    for partition in set(range(partitions())) - set(rows):
+        rows[partition], _ = ConsumerPartition.objects.get_or_create(
+            group=group_.name, partition=partition, defaults={"leased_until": _NEVER}
+        )
     pending = []
     for partition in range(partitions()):
-        row = rows.get(partition)
-        after = Checkpoint(row.transaction_id, row.position) if row else Checkpoint(-1, 0)
+        row = rows[partition]
+        start = after = Checkpoint(row.transaction_id, row.position)
         while True:
             entries = store.scan_all(
                 after=after, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
@@ -147,7 +156,13 @@ def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
             if any(partition_of(e.correlation_id) == partition for e in entries):
                 pending.append(partition)
                 break
+            if entries:
+                after = entries[-1].checkpoint
             if len(entries) < page:
+                if after != start:
+                    ConsumerPartition.objects.filter(
+                        pk=row.pk, transaction_id=start.transaction_id, position=start.position,
+                        leased_until__lt=datetime.now(UTC),
+                    ).update(transaction_id=after.transaction_id, position=after.position)  # fmt: skip
                 break
-            after = entries[-1].checkpoint
     return pending

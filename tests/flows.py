@@ -1,0 +1,48 @@
+"""One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, and the
+event types its streams hold afterwards. Shared by the end-to-end tests and bench/pipeline.py."""
+
+from eventstore.store import EventStore
+
+
+def web_order(order_id: str, token: str) -> dict:
+    return {
+        "applies": "order",
+        "source": "web",
+        "profile": "customer",
+        "order_id": order_id,
+        "customer": {"email": "ann@example.com", "name": "Ann"},
+        "lines": [{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
+        "currency": "EUR",
+        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
+        "payment": {"method": "card", "token": token},
+    }
+
+
+def marketplace_order(order_id: str, token: str) -> dict:
+    return {
+        "applies": "order",
+        "source": "marketplace",
+        "profile": "partner",
+        "ref": order_id,
+        "buyer": {"mail": "bob@example.com", "full_name": "Bob"},
+        "items": [{"product_code": "MUG-BLUE", "qty": 1, "price_cents": 1250}],
+        "currency": "EUR",
+        "ship_to": {"street": "2 Rue Haute", "town": "Lyon", "zip": "69001", "country_code": "FR"},
+        "paid": {"token": token},
+    }
+
+
+def cancel(order_id: str) -> dict:
+    return {"applies": "order", "source": "web", "profile": "customer", "action": "cancel", "order_id": order_id,
+            "reason": "changed my mind"}  # fmt: skip
+
+
+def dispatched(order_id: str) -> dict:
+    return {"applies": "shipment", "source": "warehouse", "profile": "warehouse", "order_id": order_id,
+            "status": "dispatched", "carrier": "DHL", "tracking_number": f"T-{order_id}"}  # fmt: skip
+
+
+def streams(order_id: str) -> tuple[list[str], list[str], list[str]]:
+    """The event types in the order's, payment's and shipment's streams, in order."""
+    store = EventStore()
+    return tuple([e.event_type for e in store.read_stream(f"{c}-{order_id}")] for c in ("order", "payment", "shipment"))
