@@ -112,6 +112,22 @@ class ShipmentWasCancelled(Exception):
         super().__init__(self.reason)
 
 
+class ShipmentAlreadyLeft(Exception):
+    """Permanent: an order was cancelled after its shipment left the warehouse.
+
+    The orders component rejects a cancel after a dispatch it has seen; this is the race it cannot
+    see (the dispatch recorded here while orders decided the cancel), and only a person can settle
+    it (the goods are on their way, billing has refunded): the cancel is parked with this reason.
+    """
+
+    def __init__(self, order_id: str, status: str) -> None:
+        self.order_id = order_id
+        self.reason = (
+            f"Order {order_id!r} was cancelled after its shipment was {status}: the shipment cannot be cancelled."
+        )
+        super().__init__(self.reason)
+
+
 # --- the aggregate ------------------------------------------------------------------------------
 
 # The states of a shipment; None until something happened to it.
@@ -133,8 +149,9 @@ class Shipment(Aggregate):
             self.record(ShipmentRequested(self.id, address, tuple(lines)))
 
     def cancel(self, *, reason: str) -> None:
-        # Cancelling before the request too, so that a later capture requests nothing. After
-        # dispatch nothing changes here: the orders component rejects that cancel itself.
+        # Cancelling before the request too, so that a later capture requests nothing.
+        if self.status in (DISPATCHED, DELIVERED):
+            raise ShipmentAlreadyLeft(self.id, self.status)
         if self.status in (None, REQUESTED):
             self.record(ShipmentCancelled(self.id, reason))
 

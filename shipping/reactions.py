@@ -22,6 +22,7 @@ from .domain import (
     Line,
     RequestShipment,
     Shipment,
+    ShipmentAlreadyLeft,
     ShipmentWasCancelled,
 )
 from .models import PlacedOrder
@@ -70,7 +71,10 @@ def on_payment_captured(event: RecordedEvent) -> None:
 
 def on_order_cancelled(event: RecordedEvent) -> None:
     command = CancelShipment(order_id=event.data["order_id"], reason=event.data["reason"])
-    service.cancel_shipment(command, shipments=_shipments(), metadata=caused_by(event))
+    try:
+        service.cancel_shipment(command, shipments=_shipments(), metadata=caused_by(event))
+    except ShipmentAlreadyLeft as conflict:
+        raise PermanentFailure(conflict.reason) from conflict
 
 
 def on_shop_data_received(event: RecordedEvent) -> None:

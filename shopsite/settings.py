@@ -151,12 +151,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # A worker started without -Q serves every queue listed here.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "orders", "billing", "shipping", "projections")]
-CELERY_TASK_ROUTES = {
-    "orders.*": {"queue": "orders"},
-    "billing.*": {"queue": "billing"},
-    "shipping.*": {"queue": "shipping"},
-    "eventstore.projections.*": {"queue": "projections"},
-}
+# A consumer group's tasks (its drains, its replays) go to the queue the group declares.
+CELERY_TASK_ROUTES = ["eventstore.consumers.transport.route_to_group_queue"]
 CELERY_BEAT_SCHEDULE = {
     "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
     "sweep-consumer-groups": {

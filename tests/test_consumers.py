@@ -305,3 +305,11 @@ def test_status_shows_lag_retries_and_parked_messages():
     deliver(group, failing)
     deliver(group, waiting)
     assert status(group).lag_events == 0
+
+
+def test_status_counts_no_lag_for_events_the_selector_refuses():
+    group = billing(Handler(), selector=lambda event: event.metadata["correlation_id"] != "refused")
+    received("A-1")
+    refused = NewEvent("OrderPlaced", {"order_id": "A-2"}, {"correlation_id": "refused"})
+    store.append("order-A-2", [refused], NO_STREAM)
+    assert status(group).lag_events == 1

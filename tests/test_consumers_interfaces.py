@@ -137,3 +137,12 @@ def test_a_parked_message_cannot_be_edited_or_deleted_in_the_admin(flaky, admin_
     assert admin_client.post(change, {"reason": "edited"}).status_code == 403
     assert admin_client.post(f"/admin/eventstore/parkedmessage/{parked.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ParkedMessage.objects.get().reason == "cannot map it"
+
+
+@pytest.mark.parametrize("group_name", ["orders", "billing", "shipping"])
+def test_a_groups_tasks_are_routed_to_the_queue_it_declares(group_name):
+    from shopsite.celery import app
+
+    for task, args in (("eventstore.tasks.drain", (group_name, 0)), ("eventstore.tasks.deliver", (group_name, "x"))):
+        assert app.amqp.router.route({}, task, args=args)["queue"].name == group_name
+    assert app.amqp.router.route({}, "eventstore.tasks.sweep_consumer_groups")["queue"].name == "default"

@@ -8,6 +8,7 @@ from shipping.domain import (
     Line,
     NoShipmentRequested,
     Shipment,
+    ShipmentAlreadyLeft,
     ShipmentCancelled,
     ShipmentDelivered,
     ShipmentDispatched,
@@ -91,9 +92,15 @@ def test_cancel_of_a_cancelled_shipment_records_nothing():
 
 
 @pytest.mark.parametrize("past", [(REQUESTED, DISPATCHED), (REQUESTED, DISPATCHED, DELIVERED)])
-def test_cancel_after_dispatch_records_nothing(past):
+def test_cancel_after_dispatch_is_refused_for_a_person_to_settle(past):
+    # Orders rejects a cancel after a dispatch it has seen; one it had not seen yet reaches here.
     shipment = given(*past)
-    shipment.cancel(reason="too late")
+    with pytest.raises(ShipmentAlreadyLeft) as refused:
+        shipment.cancel(reason="too late")
+    status = "delivered" if DELIVERED in past else "dispatched"
+    assert refused.value.reason == (
+        f"Order '42' was cancelled after its shipment was {status}: the shipment cannot be cancelled."
+    )
     assert shipment.pending_events() == []
 
 

@@ -140,10 +140,12 @@ def test_an_order_cancelled_after_the_request_cancels_the_shipment_once():
     assert [e.event_type for e in shipment_events()] == ["ShipmentRequested", "ShipmentCancelled"]
 
 
-def test_an_order_cancelled_after_dispatch_leaves_the_shipment_alone():
+def test_an_order_cancelled_after_dispatch_is_parked_and_leaves_the_shipment_alone():
+    # The race orders cannot see: it cancelled before handling the dispatch shipping had recorded.
     placed_and_captured()
     handled(shop_input(DISPATCHED))
-    handled(recorded("order-42", "OrderCancelled", ORDER_CANCELLED))
+    with pytest.raises(PermanentFailure, match="cancelled after its shipment was dispatched"):
+        handled(recorded("order-42", "OrderCancelled", ORDER_CANCELLED))
     assert [e.event_type for e in shipment_events()] == ["ShipmentRequested", "ShipmentDispatched"]
 
 

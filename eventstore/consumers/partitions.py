@@ -18,8 +18,8 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 
+from eventstore import wakeups
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.consumers.handling import handle, settled
 from eventstore.models import ConsumerPartition, Delivery
@@ -57,12 +57,12 @@ def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: 
     if row is None:
         return Drained.BUSY
     requested = drain_requested_key(group_.name, partition)
-    cache.delete(requested)  # from here on, a commit in this partition asks again
+    wakeups.started(requested)  # from here on, a commit in this partition asks again
     try:
         more = _drain_leased(group_, row, deadline=time.monotonic() + seconds, page=page)
     finally:
         ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
-    return Drained.MORE if more or cache.get(requested) is not None else Drained.CAUGHT_UP
+    return Drained.MORE if more or wakeups.asked_meanwhile(requested) else Drained.CAUGHT_UP
 
 
 def drain_requested_key(group_name: str, partition: int) -> str:

@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.models import ConsumerPartition, Delivery, Event, ParkedMessage, ProcessedEvent
-from eventstore.store import Checkpoint
+from eventstore.store import Appended, Checkpoint
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,23 @@ def status(group_: ConsumerGroup) -> GroupStatus:
     unsettled = unsettled.exclude(
         event_id__in=ProcessedEvent.objects.filter(group=group_.name).values("event_id")
     ).exclude(event_id__in=ParkedMessage.objects.filter(group=group_.name).values("event_id"))
-    oldest = unsettled.order_by("position").values_list("recorded_at", flat=True).first()
+    if group_.selector is None:
+        lag = unsettled.count()
+        oldest = unsettled.order_by("position").values_list("recorded_at", flat=True).first()
+    else:
+        # What the selector refuses is never delivered, so it is no lag: it is asked of each row.
+        lag, oldest = 0, None
+        rows = unsettled.order_by("position").values_list(
+            "event_id", "stream_id", "event_type", "correlation_id", "metadata", "recorded_at"
+        )
+        for event_id, stream_id, event_type, correlation_id, metadata, recorded_at in rows.iterator(chunk_size=2000):
+            if group_.accepts(Appended(event_id, stream_id, event_type, correlation_id, metadata)):
+                lag, oldest = lag + 1, oldest or recorded_at
     return GroupStatus(
         name=group_.name,
         queue=group_.queue,
         checkpoint=checkpoint,
-        lag_events=unsettled.count(),
+        lag_events=lag,
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
         retrying=Delivery.objects.filter(group=group_.name, failures__gt=0).count(),
         parked=ParkedMessage.objects.filter(group=group_.name).count(),

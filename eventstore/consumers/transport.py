@@ -19,15 +19,16 @@ from collections import deque
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from eventstore.consumers.groups import ConsumerGroup, registered
+from eventstore.consumers.groups import group as registered_group
 from eventstore.consumers.handling import deliver
 from eventstore.consumers.partitions import drain_requested_key, partition_of, pending_partitions
 from eventstore.store import Appended
+from eventstore.wakeups import ask_once
 
 logger = logging.getLogger("eventstore.consumers")
 
@@ -59,19 +60,10 @@ def send_after_commit(written: list[Appended]) -> None:
 
 def request_drain(group_: ConsumerGroup, partition: int, *, force: bool = False) -> None:
     """Queue a drain of the partition, unless one is queued and has not started yet (`force`:
-    whatever is queued).
-
-    The mark of a queued drain lives in the cache (Redis: shared by every process): one SET NX per
-    commit instead of a Celery message. The drain clears it when it starts, so whatever commits
-    from then on asks for the next one; the mark expires after CONSUMER_DRAIN_REQUEST_SECONDS in
-    case its drain is lost, and the sweep asks regardless.
-    """
-    key = drain_requested_key(group_.name, partition)
-    if not cache.add(key, 1, timeout=settings.CONSUMER_DRAIN_REQUEST_SECONDS) and not force:
-        return
+    whatever is queued). See `eventstore.wakeups`."""
     from eventstore.tasks import drain  # the task module imports this package
 
-    drain.apply_async((group_.name, partition), queue=group_.queue)
+    ask_once(drain_requested_key(group_.name, partition), drain, group_.name, partition, force=force)
 
 
 def sweep() -> int:
@@ -96,7 +88,14 @@ def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
     from eventstore.tasks import deliver as deliver_task
 
     for event_id in event_ids:
-        deliver_task.apply_async((group_.name, str(event_id)), queue=group_.queue)
+        deliver_task.delay(group_.name, str(event_id))
+
+
+def route_to_group_queue(name: str, args: tuple, kwargs: dict, options: dict, task=None, **_) -> dict | None:
+    """Celery's router (CELERY_TASK_ROUTES): a group's tasks go to the queue the group declares."""
+    if name in ("eventstore.tasks.drain", "eventstore.tasks.deliver"):
+        return {"queue": registered_group(args[0]).queue}
+    return None
 
 
 def _in_process() -> bool:
