@@ -8,7 +8,10 @@ class EventStoreConfig(AppConfig):
 
     def ready(self) -> None:
         from eventstore.consumers import send_after_commit
+        from eventstore.projections import run_after_commit
         from eventstore.store import on_commit_of_appends
 
-        # Consumer groups get each committed event (CONSUMER_DELIVERY_ON_COMMIT turns it off).
+        # Consumer groups get each committed event (CONSUMER_DELIVERY_ON_COMMIT turns it off), then
+        # the projectors run (PROJECTIONS_ON_COMMIT).
         on_commit_of_appends(send_after_commit)
+        on_commit_of_appends(run_after_commit)

@@ -181,3 +181,24 @@ class ParkedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.event_type} {self.event_id}"
+
+
+# --- projectors (eventstore.projections) ---------------------------------------------------------
+
+
+class ProjectorState(models.Model):
+    """A projector's checkpoint, committed with each batch of its read-model changes, and its runner.
+
+    One runner at a time holds the lease (`leased_by`; a rebuild's holder starts with "rebuild:");
+    a runner that dies loses it when `leased_until` passes.
+    """
+
+    name = models.CharField(primary_key=True, max_length=MAX_GROUP_NAME_LENGTH)
+    transaction_id = models.BigIntegerField(default=-1)
+    position = models.BigIntegerField(default=0)
+    leased_until = models.DateTimeField()
+    leased_by = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at ({self.transaction_id}, {self.position})"

@@ -1,10 +1,11 @@
-"""Celery entry points of the consumer groups: thin, they call eventstore.consumers and nothing else."""
+"""Celery entry points of the consumer groups and the projectors: thin, they call eventstore.consumers
+and eventstore.projections and nothing else."""
 
 import uuid
 
 from celery import shared_task
 
-from eventstore import consumers
+from eventstore import consumers, projections
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -29,3 +30,17 @@ def deliver(self, group_name: str, event_id: str) -> None:
 def sweep_consumer_groups() -> int:
     """Ask for a drain of every partition with work waiting (beat runs this); how many."""
     return consumers.sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def project(name: str) -> None:
+    """Apply what the log holds for one projector; queue another run if there is more."""
+    projector = projections.projector(name)
+    if projections.run(projector) is projections.Ran.MORE:
+        projections.request_run(projector, force=True)
+
+
+@shared_task
+def sweep_projections() -> int:
+    """Ask for a run of every projector (beat runs this); how many."""
+    return projections.sweep()

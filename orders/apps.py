@@ -6,8 +6,11 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from eventstore.consumers import register
+        from eventstore import consumers, projections
 
+        from .projections import PROJECTORS
         from .reactions import GROUP
 
-        register(GROUP)
+        consumers.register(GROUP)
+        for projector in PROJECTORS:
+            projections.register(projector)

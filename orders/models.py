@@ -13,3 +13,94 @@ class DispatchedOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} dispatched at {self.dispatched_at:%Y-%m-%d %H:%M}"
+
+
+# --- read models (orders.projections) ------------------------------------------------------------
+
+
+class OrderSummary(models.Model):
+    """Read model: one row per order, as the status page, the partner API and the admin show it."""
+
+    order_id = models.CharField(primary_key=True, max_length=MAX_ORDER_ID_LENGTH)
+    partner = models.CharField(max_length=150, blank=True)  # who submitted it (the gateway's caller)
+    source = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20)  # placed, paid, payment_declined, dispatched, delivered, cancelled
+    customer_email = models.CharField(max_length=254, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    #: [{"sku", "quantity", "unit_price"}]
+    lines = models.JSONField(default=list)
+    payment_status = models.CharField(max_length=20, blank=True)  # captured, declined, refunded
+    provider_ref = models.CharField(max_length=200, blank=True)
+    shipment_status = models.CharField(max_length=20, blank=True)  # requested, dispatched, delivered, cancelled
+    carrier = models.CharField(max_length=200, blank=True)
+    tracking_number = models.CharField(max_length=200, blank=True)
+    correlation_id = models.CharField(max_length=100, blank=True)
+    placed_at = models.DateTimeField(null=True)
+    paid_at = models.DateTimeField(null=True)
+    dispatched_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "order summaries"
+        indexes = [
+            models.Index(fields=["partner", "placed_at"], name="orders_summary_partner"),
+            models.Index(fields=["status", "placed_at"], name="orders_summary_status"),
+            models.Index(fields=["placed_at"], name="orders_summary_placed_at"),
+            models.Index(fields=["customer_email"], name="orders_summary_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} ({self.status})"
+
+
+class SalesByDay(models.Model):
+    """Read model: orders placed per day and currency, with their totals (gross of cancellations)."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name_plural = "sales by day"
+        constraints = [models.UniqueConstraint(fields=["day", "currency"], name="orders_sales_one_row_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}: {self.orders} orders, {self.revenue}"
+
+
+class ProductSales(models.Model):
+    """Read model: units and revenue ordered per product and currency (gross of cancellations)."""
+
+    sku = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    quantity = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name_plural = "product sales"
+        constraints = [models.UniqueConstraint(fields=["sku", "currency"], name="orders_product_sales_one_row")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.currency}: {self.quantity}"
+
+
+class CustomerOrders(models.Model):
+    """Read model: each customer (by email) with how many orders they placed, first and last."""
+
+    email = models.CharField(primary_key=True, max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    orders = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    first_order_at = models.DateTimeField(null=True)
+    last_order_at = models.DateTimeField(null=True)
+    last_order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
+
+    class Meta:
+        verbose_name_plural = "customer orders"
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.orders} orders"

@@ -13,3 +13,26 @@ class PlacedOrder(models.Model):
 
     def __str__(self) -> str:
         return self.order_id
+
+
+class ShipmentBoardRow(models.Model):
+    """Read model: one row per shipment, where it is and when it got there."""
+
+    order_id = models.CharField(primary_key=True, max_length=100)
+    status = models.CharField(max_length=20)  # requested, dispatched, delivered, cancelled
+    city = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    carrier = models.CharField(max_length=200, blank=True)
+    tracking_number = models.CharField(max_length=200, blank=True)
+    requested_at = models.DateTimeField(null=True)
+    dispatched_at = models.DateTimeField(null=True)
+    delivered_at = models.DateTimeField(null=True)
+    cancelled_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "shipment"
+        indexes = [models.Index(fields=["status", "updated_at"], name="shipping_board_status")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} ({self.status})"

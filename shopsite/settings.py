@@ -20,6 +20,8 @@
 | CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
 | CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
 | CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
+| PROJECTIONS_ON_COMMIT | on (a commit runs the projectors of its events) |
+| PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector this often) |
 | CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """
@@ -159,11 +161,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eventstore.tasks.sweep_consumer_groups",
         "schedule": env.float("CONSUMER_SWEEP_SECONDS", default=1.0),
     },
+    "sweep-projections": {
+        "task": "eventstore.tasks.sweep_projections",
+        "schedule": env.float("PROJECTIONS_SWEEP_SECONDS", default=1.0),
+    },
 }
 # Each committed event is sent to the groups it matches at once (a drain of its partition asked
 # for with a broker, handled in the appending process without one); off, the sweep alone delivers
 # (tests turn it on where needed).
 CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
+# Each commit asks for a run of the projectors of its events (with no broker they run at once, in
+# the committing thread); off, beat's sweep alone runs them (tests turn it on where needed).
+PROJECTIONS_ON_COMMIT = env.bool("PROJECTIONS_ON_COMMIT", default=True)
 # A group's work is split in this many partitions, each drained by one worker at a time.
 CONSUMER_PARTITIONS = env.int("CONSUMER_PARTITIONS", default=4)
 # A queued drain is marked in the cache, so commits meanwhile do not queue another; the mark

@@ -92,9 +92,12 @@ def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
 
 
 def route_to_group_queue(name: str, args: tuple, kwargs: dict, options: dict, task=None, **_) -> dict | None:
-    """Celery's router (CELERY_TASK_ROUTES): a group's tasks go to the queue the group declares."""
+    """Celery's router (CELERY_TASK_ROUTES): a group's tasks go to the queue the group declares,
+    projector runs to `projections`."""
     if name in ("eventstore.tasks.drain", "eventstore.tasks.deliver"):
         return {"queue": registered_group(args[0]).queue}
+    if name == "eventstore.tasks.project":
+        return {"queue": "projections"}
     return None
 
 

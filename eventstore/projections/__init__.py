@@ -1,0 +1,44 @@
+"""Projectors and read models (DESIGN section 5).
+
+A component declares one projector per read model in its `projections` module and registers it
+when its app is ready. Most are `RowProjector`s: a row per key, folded from the events about it::
+
+    class ShipmentsBoardProjector(RowProjector):
+        name = "shipments_board"
+        event_types = ("ShipmentRequested", "ShipmentDispatched", ...)
+        model, key_fields = ShipmentBoardRow, ("order_id",)
+
+        def key(self, event):          return (event.data["order_id"],)
+        def fold(self, row, event):    ...  # the row after the event
+
+One runner at a time applies a projector (a leased row); each batch of read-model changes commits
+with the checkpoint. Runs follow commits and beat's sweep; `rebuild` empties the tables and
+replays the log with a progress bar (`manage.py projections status | rebuild NAME | --all`).
+
+The modules: `projectors` (declaring), `runner` (running, rebuilding), `transport` (when runs
+happen), `status` (lag).
+"""
+
+from eventstore.projections.projectors import Projector, RowProjector, matching, projector, register, registered
+from eventstore.projections.runner import ProjectorBusy, Ran, RebuildRunning, rebuild, run
+from eventstore.projections.status import ProjectorStatus, status
+from eventstore.projections.transport import request_run, run_after_commit, sweep
+
+__all__ = [
+    "ProjectorBusy",
+    "ProjectorStatus",
+    "Projector",
+    "Ran",
+    "RebuildRunning",
+    "RowProjector",
+    "matching",
+    "projector",
+    "rebuild",
+    "register",
+    "registered",
+    "request_run",
+    "run",
+    "run_after_commit",
+    "status",
+    "sweep",
+]

@@ -1,0 +1,162 @@
+"""Running a projector: one runner at a time, each batch committed with the checkpoint; rebuilds.
+
+A runner leases the projector's `ProjectorState` row (a row, so it works on SQLite too), reads the
+log after the checkpoint (gap-safe: `EventStore.read_all`), and for each batch commits the
+read-model changes together with the checkpoint moved past the batch. The checkpoint is moved
+with a compare-and-set on the holder and the old checkpoint, so a runner that lost its lease
+(it stalled past it and another took over) writes nothing: its transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+
+from eventstore import wakeups
+from eventstore.models import ProjectorState
+from eventstore.projections.projectors import Projector
+from eventstore.store import START, Checkpoint, EventStore
+
+logger = logging.getLogger("eventstore.projections")
+
+#: A runner that stops renewing its lease (its worker died) loses it after this long.
+LEASE = timedelta(seconds=30)
+#: How long a rebuild waits for an ordinary run to let the projector go.
+REBUILD_WAIT_SECONDS = 30.0
+_REBUILD = "rebuild:"
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class Ran(enum.Enum):
+    CAUGHT_UP = "caught up"
+    MORE = "stopped with more to read"  # the caller asks for another run
+    BUSY = "another runner holds the projector"
+
+
+class RebuildRunning(Exception):
+    """A rebuild of the projector is running already: the second request is refused."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A rebuild of {name!r} is running already; wait for it to finish.")
+
+
+class ProjectorBusy(Exception):
+    """A runner held the projector for longer than a rebuild waits."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} stayed busy for {REBUILD_WAIT_SECONDS:.0f} s; try the rebuild again.")
+
+
+class _LeaseLost(Exception):
+    """Internal: another runner took the projector over; this batch is rolled back."""
+
+
+def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran:
+    """Apply what the log holds after the projector's checkpoint: for about `seconds` at most."""
+    holder = uuid.uuid4().hex
+    if not _lease(projector, holder):
+        return Ran.BUSY
+    requested = run_requested_key(projector.name)
+    wakeups.started(requested)  # from here on, a commit asks again
+    try:
+        more = _apply(projector, holder, deadline=time.monotonic() + seconds, batch=batch)
+    except _LeaseLost:
+        logger.warning("%s: the lease ran out during a batch; another runner goes on.", projector.name)
+        return Ran.BUSY
+    finally:
+        _release(projector, holder)
+    return Ran.MORE if more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
+
+
+def rebuild(projector: Projector, *, batch: int = 2000, progress: Callable[[int], None] | None = None) -> None:
+    """Empty the projector's tables and replay the whole log into them.
+
+    Raises `RebuildRunning` if another rebuild holds the projector. The tables and the checkpoint
+    are emptied in one transaction, and each batch is committed with its checkpoint, so a rebuild
+    that dies half-way leaves a consistent read model that ordinary runs complete once its lease
+    runs out. While it runs, readers see the read model filling up again.
+    """
+    holder = _REBUILD + uuid.uuid4().hex
+    deadline = time.monotonic() + REBUILD_WAIT_SECONDS
+    while not _lease(projector, holder):
+        if ProjectorState.objects.get(name=projector.name).leased_by.startswith(_REBUILD):
+            raise RebuildRunning(projector.name)
+        if time.monotonic() > deadline:
+            raise ProjectorBusy(projector.name)
+        time.sleep(0.05)  # an ordinary run holds it for a batch or a few: wait for it to let go
+    try:
+        with transaction.atomic():
+            for model in projector.models:
+                model.objects.all().delete()
+            ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(
+                transaction_id=START.transaction_id, position=START.position
+            )
+        _apply(projector, holder, deadline=float("inf"), batch=batch, progress=progress)
+    finally:
+        _release(projector, holder)
+
+
+def run_requested_key(name: str) -> str:
+    """The cache key that says a run of the projector is queued and has not started."""
+    return f"eventstore:projection-requested:{name}"
+
+
+def _apply(
+    projector: Projector,
+    holder: str,
+    *,
+    deadline: float,
+    batch: int,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
+    """Batches until the log is read or the deadline passed (True: there is more)."""
+    store = EventStore()
+    state = ProjectorState.objects.get(name=projector.name)
+    checkpoint = Checkpoint(state.transaction_id, state.position)
+    while True:
+        events = store.read_all(after=checkpoint, event_types=projector.event_types, limit=batch)
+        if not events:
+            return False
+        last = events[-1].checkpoint
+        with transaction.atomic():
+            projector.project(events)
+            moved = ProjectorState.objects.filter(
+                name=projector.name,
+                leased_by=holder,
+                transaction_id=checkpoint.transaction_id,
+                position=checkpoint.position,
+            ).update(
+                transaction_id=last.transaction_id,
+                position=last.position,
+                leased_until=datetime.now(UTC) + LEASE,
+            )
+            if not moved:
+                raise _LeaseLost()
+        checkpoint = last
+        if progress is not None:
+            progress(len(events))
+        if len(events) < batch:
+            return False
+        if time.monotonic() > deadline:
+            return True
+
+
+def _lease(projector: Projector, holder: str) -> bool:
+    """Whether `holder` now holds the projector."""
+    now = datetime.now(UTC)
+    # get_or_create takes a concurrent creation in its stride (it reads the other's row).
+    ProjectorState.objects.get_or_create(name=projector.name, defaults={"leased_until": _NEVER})
+    taken = ProjectorState.objects.filter(name=projector.name, leased_until__lt=now).update(
+        leased_until=now + LEASE, leased_by=holder
+    )
+    return taken > 0
+
+
+def _release(projector: Projector, holder: str) -> None:
+    ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(leased_until=_NEVER, leased_by="")

@@ -1,0 +1,42 @@
+"""How far behind each projector is (admin, `manage.py projections status`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Q
+
+from eventstore.models import Event, ProjectorState
+from eventstore.projections.projectors import Projector
+from eventstore.store import START, Checkpoint
+
+
+@dataclass(frozen=True)
+class ProjectorStatus:
+    name: str
+    checkpoint: Checkpoint
+    lag_events: int  # events of its types after the checkpoint
+    lag_seconds: float  # the age of the oldest of them (0 when none)
+    running: bool
+    rebuilding: bool
+
+
+def status(projector: Projector) -> ProjectorStatus:
+    state = ProjectorState.objects.filter(name=projector.name).first()
+    checkpoint = Checkpoint(state.transaction_id, state.position) if state else START
+    behind = Event.objects.filter(
+        Q(transaction_id__gt=checkpoint.transaction_id)
+        | Q(transaction_id=checkpoint.transaction_id, position__gt=checkpoint.position),
+        event_type__in=projector.event_types,
+    )
+    oldest = behind.order_by("transaction_id", "position").values_list("recorded_at", flat=True).first()
+    running = bool(state and state.leased_by and state.leased_until > datetime.now(UTC))
+    return ProjectorStatus(
+        name=projector.name,
+        checkpoint=checkpoint,
+        lag_events=behind.count(),
+        lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
+        running=running,
+        rebuilding=running and state.leased_by.startswith("rebuild:"),
+    )

@@ -1,0 +1,82 @@
+"""When projectors run: after each commit of events they handle, and from beat's sweep.
+
+With a broker, a commit asks for a run of each projector it concerns (`eventstore.tasks.project`,
+on the `projections` queue), unless one is queued and not started (`eventstore.wakeups`); beat
+asks for every projector each PROJECTIONS_SWEEP_SECONDS, so a lost request costs that long.
+With no broker (`make run`) the projectors run in the committing thread, once its commit is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import DatabaseError
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from eventstore import wakeups
+from eventstore.projections.projectors import Projector, matching, registered
+from eventstore.projections.runner import Ran, run, run_requested_key
+from eventstore.store import Appended
+
+logger = logging.getLogger("eventstore.projections")
+
+
+def run_after_commit(written: list[Appended]) -> None:
+    """Have the projectors of these committed events run (the store calls this).
+
+    No error reaches the appender, whose events are committed: the sweep asks again.
+    """
+    if not settings.PROJECTIONS_ON_COMMIT:
+        return
+    for projector in matching(e.event_type for e in written):
+        try:
+            request_run(projector)
+        except (DatabaseError, BrokerError, RedisError):
+            logger.exception("%s: a run on commit failed; the sweep will ask again.", projector.name)
+
+
+def request_run(projector: Projector, *, force: bool = False) -> None:
+    """Run the projector: queued unless a run is queued already, or here with no broker."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _run_here(projector)
+        return
+    from eventstore.tasks import project  # the task module imports this package
+
+    wakeups.ask_once(run_requested_key(projector.name), project, projector.name, force=force)
+
+
+def sweep() -> int:
+    """Ask for a run of every projector (beat runs this); how many were asked for."""
+    for projector in registered():
+        request_run(projector, force=True)
+    return len(registered())
+
+
+class _Running(threading.local):
+    names: set[str]
+
+    def __init__(self) -> None:
+        self.names = set()
+
+
+_running_here = _Running()
+
+
+def _run_here(projector: Projector) -> None:
+    # In-process, a run is asked for by commits made while it runs only if a projector wrote
+    # events, which none does; the guard keeps a run from nesting in itself all the same.
+    if projector.name in _running_here.names:
+        return
+    _running_here.names.add(projector.name)
+    try:
+        while run(projector) is Ran.MORE:
+            continue
+    except Exception:  # noqa: BLE001 - the appender's events are committed; its caller must not fail
+        # A projector that fails (a bug) is rolled back to its last batch and stays behind, with
+        # the lag in `projections status`, as a failing Celery task would with a broker.
+        logger.exception("%s: the run after a commit failed; the read model is behind.", projector.name)
+    finally:
+        _running_here.names.discard(projector.name)

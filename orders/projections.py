@@ -1,0 +1,179 @@
+"""The orders read models: order summaries, sales by day, product sales, customers.
+
+Other components' events are read as raw JSON. Every value comes from the events (times are
+`recorded_at`, never now), so a rebuild from zero gives the same rows as following the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from eventstore.projections import RowProjector
+from eventstore.store import EventStore, RecordedEvent
+
+from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
+
+# Statuses an order does not leave for a later payment or shipment event.
+_FINAL = {"cancelled"}
+_AFTER_PAYMENT = {"dispatched", "delivered"}
+
+
+class OrderSummaryProjector(RowProjector):
+    name = "order_summary"
+    event_types = (
+        "OrderPlaced",
+        "OrderCancelled",
+        "PaymentCaptured",
+        "PaymentDeclined",
+        "PaymentRefunded",
+        "ShipmentRequested",
+        "ShipmentDispatched",
+        "ShipmentDelivered",
+        "ShipmentCancelled",
+    )
+    model, key_fields = OrderSummary, ("order_id",)
+
+    def key(self, event: RecordedEvent) -> tuple[str]:
+        return (event.data["order_id"],)
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        row = row or {"status": "placed", "lines": [], "total": None}
+        data, at = event.data, event.recorded_at
+        row["updated_at"] = at
+        match event.event_type:
+            case "OrderPlaced":
+                row.update(
+                    partner=data.get("partner") or "",
+                    source=data.get("source") or "",
+                    customer_email=data["customer"]["email"],
+                    customer_name=data["customer"]["name"],
+                    currency=data["currency"],
+                    total=Decimal(data["total"]),
+                    lines=data["lines"],
+                    correlation_id=event.correlation_id,
+                    placed_at=at,
+                )
+            case "OrderCancelled":
+                row["status"] = "cancelled"
+            case "PaymentCaptured":
+                row.update(payment_status="captured", provider_ref=data.get("provider_ref", ""), paid_at=at)
+                _move(row, "paid", unless=_FINAL | _AFTER_PAYMENT)
+            case "PaymentDeclined":
+                row["payment_status"] = "declined"
+                _move(row, "payment_declined", unless=_FINAL)
+            case "PaymentRefunded":
+                row["payment_status"] = "refunded"
+            case "ShipmentRequested":
+                row["shipment_status"] = "requested"
+            case "ShipmentDispatched":
+                row.update(
+                    shipment_status="dispatched",
+                    carrier=data.get("carrier", ""),
+                    tracking_number=data.get("tracking_number", ""),
+                    dispatched_at=at,
+                )
+                _move(row, "dispatched", unless=_FINAL | {"delivered"})
+            case "ShipmentDelivered":
+                row["shipment_status"] = "delivered"
+                _move(row, "delivered", unless=_FINAL)
+            case "ShipmentCancelled":
+                row["shipment_status"] = "cancelled"
+        return row
+
+
+def _move(row: dict[str, Any], status: str, *, unless: set[str]) -> None:
+    if row["status"] not in unless:
+        row["status"] = status
+
+
+class SalesByDayProjector(RowProjector):
+    name = "sales_by_day"
+    event_types = ("OrderPlaced",)
+    model, key_fields = SalesByDay, ("day", "currency")
+
+    def key(self, event: RecordedEvent) -> tuple:
+        return (event.recorded_at.date(), event.data["currency"])
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        row = row or {"orders": 0, "revenue": Decimal(0)}
+        return {"orders": row["orders"] + 1, "revenue": row["revenue"] + Decimal(event.data["total"])}
+
+
+class ProductSalesProjector(RowProjector):
+    """Rows per (sku, currency); an order with two lines of one sku counts once in `orders`."""
+
+    name = "product_sales"
+    event_types = ("OrderPlaced",)
+    model, key_fields = ProductSales, ("sku", "currency")
+
+    def project(self, events: list[RecordedEvent]) -> None:
+        # One event touches a row per sku: it is split into one event per (sku, currency) first.
+        super().project([_one_sku(event, sku) for event in events for sku in _skus(event)])
+
+    def key(self, event: RecordedEvent) -> tuple[str, str]:
+        return (event.data["sku"], event.data["currency"])
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        row = row or {"quantity": 0, "orders": 0, "revenue": Decimal(0)}
+        lines = event.data["lines"]
+        return {
+            "quantity": row["quantity"] + sum(line["quantity"] for line in lines),
+            "orders": row["orders"] + 1,
+            "revenue": row["revenue"] + sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines),
+        }
+
+
+def _skus(event: RecordedEvent) -> list[str]:
+    return list(dict.fromkeys(line["sku"] for line in event.data["lines"]))
+
+
+def _one_sku(event: RecordedEvent, sku: str) -> RecordedEvent:
+    lines = [line for line in event.data["lines"] if line["sku"] == sku]
+    return replace(event, data={"sku": sku, "currency": event.data["currency"], "lines": lines})
+
+
+class CustomerOrdersProjector(RowProjector):
+    name = "customer_orders"
+    event_types = ("OrderPlaced", "OrderCancelled")
+    model, key_fields = CustomerOrders, ("email",)
+
+    def project(self, events: list[RecordedEvent]) -> None:
+        # A cancel names the order, not the customer: the customer is the one of the order's
+        # OrderPlaced before it in the stream (in this batch or an earlier one: it is in the store).
+        with_emails = []
+        for event in events:
+            if event.event_type == "OrderPlaced":
+                email = event.data["customer"]["email"]
+            else:
+                email = _customer_email(event.data["order_id"], before=event.version)
+            if email:
+                with_emails.append(replace(event, data={**event.data, "email": email}))
+        super().project(with_emails)
+
+    def key(self, event: RecordedEvent) -> tuple[str]:
+        return (event.data["email"],)
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        row = row or {"name": "", "orders": 0, "cancelled": 0, "first_order_at": None, "last_order_id": ""}
+        if event.event_type == "OrderCancelled":
+            row["cancelled"] += 1
+            return row
+        row.update(
+            name=event.data["customer"]["name"],
+            orders=row["orders"] + 1,
+            first_order_at=row["first_order_at"] or event.recorded_at,
+            last_order_at=event.recorded_at,
+            last_order_id=event.data["order_id"],
+        )
+        return row
+
+
+def _customer_email(order_id: str, *, before: int) -> str:
+    """The customer's email from the order's first OrderPlaced below version `before` ("" if none)."""
+    earlier = EventStore().read_stream(f"order-{order_id}", limit=before) if before else []
+    return next((e.data["customer"]["email"] for e in earlier if e.event_type == "OrderPlaced"), "")
+
+
+PROJECTORS = (OrderSummaryProjector(), SalesByDayProjector(), ProductSalesProjector(), CustomerOrdersProjector())

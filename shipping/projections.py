@@ -1,0 +1,43 @@
+"""Shipping's read model: the shipments board, one row per shipment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore.projections import RowProjector
+from eventstore.store import RecordedEvent
+
+from .models import ShipmentBoardRow
+
+
+class ShipmentsBoardProjector(RowProjector):
+    name = "shipments_board"
+    event_types = ("ShipmentRequested", "ShipmentDispatched", "ShipmentDelivered", "ShipmentCancelled")
+    model, key_fields = ShipmentBoardRow, ("order_id",)
+
+    def key(self, event: RecordedEvent) -> tuple[str]:
+        return (event.data["order_id"],)
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        row = row or {"status": "requested"}
+        data, at = event.data, event.recorded_at
+        row["updated_at"] = at
+        match event.event_type:
+            case "ShipmentRequested":
+                address = data.get("address") or {}
+                row.update(city=address.get("city", ""), country=address.get("country", ""), requested_at=at)
+            case "ShipmentDispatched":
+                row.update(
+                    status="dispatched",
+                    carrier=data.get("carrier", ""),
+                    tracking_number=data.get("tracking_number", ""),
+                    dispatched_at=at,
+                )
+            case "ShipmentDelivered":
+                row.update(status="delivered", delivered_at=at)
+            case "ShipmentCancelled":
+                row.update(status="cancelled", cancelled_at=at)
+        return row
+
+
+PROJECTORS = (ShipmentsBoardProjector(),)

@@ -1,0 +1,257 @@
+"""The projector runner: batches committed with the checkpoint, one runner at a time, rebuilds."""
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from eventstore import projections
+from eventstore.models import ProjectorState
+from eventstore.projections import Ran, RebuildRunning, rebuild, run, status
+from eventstore.projections import projectors as registry
+from eventstore.store import ANY, EventStore, NewEvent
+from orders.models import SalesByDay
+from orders.projections import SalesByDayProjector
+from tests.threads import in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+store = EventStore()
+sales = SalesByDayProjector()
+
+
+def placed(order_id: str, total: str = "10.00") -> None:
+    data = {
+        "order_id": order_id,
+        "partner": "acme",
+        "source": "web",
+        "customer": {"email": "ann@example.com", "name": "Ann"},
+        "lines": [{"sku": "TEE", "quantity": 1, "unit_price": total}],
+        "currency": "EUR",
+        "total": total,
+        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
+        "payment_token": "tok_ok",
+    }
+    store.append(f"order-{order_id}", [NewEvent("OrderPlaced", data)], ANY)
+
+
+def revenue() -> tuple[int, str]:
+    rows = list(SalesByDay.objects.all())
+    return sum(r.orders for r in rows), str(sum(r.revenue for r in rows))
+
+
+def checkpoint() -> tuple[int, int]:
+    state = ProjectorState.objects.get(name=sales.name)
+    return state.transaction_id, state.position
+
+
+def test_a_run_applies_each_event_once_and_commits_the_checkpoint_with_it():
+    for n in range(5):
+        placed(f"A-{n}")
+    assert run(sales, batch=2) is Ran.CAUGHT_UP
+    assert revenue() == (5, "50.00")
+    assert checkpoint() == store.head()
+    placed("A-5", "1.50")
+    assert run(sales) is Ran.CAUGHT_UP
+    assert run(sales) is Ran.CAUGHT_UP
+    assert revenue() == (6, "51.50")
+
+
+def test_a_run_that_runs_out_of_time_says_there_is_more():
+    for n in range(3):
+        placed(f"A-{n}")
+    assert run(sales, batch=1, seconds=0) is Ran.MORE
+    assert revenue() == (1, "10.00")
+
+
+def test_a_failing_batch_leaves_neither_rows_nor_checkpoint(monkeypatch):
+    placed("A-1")
+    run(sales)
+    before = checkpoint()
+    placed("A-2")
+
+    def broken(self, row, event):
+        raise RuntimeError("bug in fold")
+
+    monkeypatch.setattr(SalesByDayProjector, "fold", broken)
+    with pytest.raises(RuntimeError):
+        run(sales)
+    assert (revenue(), checkpoint()) == ((1, "10.00"), before)
+    monkeypatch.undo()
+    assert run(sales) is Ran.CAUGHT_UP  # the lease was let go
+    assert revenue() == (2, "20.00")
+
+
+@pytest.mark.postgresql  # concurrent writers: SQLite serialises them
+def test_a_second_runner_finds_the_projector_busy():
+    placed("A-1")
+    inside, leave = threading.Event(), threading.Event()
+    fold = SalesByDayProjector.fold
+
+    def slow(self, row, event):
+        inside.set()
+        assert leave.wait(10)
+        return fold(self, row, event)
+
+    SalesByDayProjector.fold = slow
+    try:
+
+        def work(n: int) -> Ran:
+            if n == 0:
+                return run(sales)
+            assert inside.wait(10)
+            try:
+                return run(sales)
+            finally:
+                leave.set()
+
+        assert sorted(in_threads(2, work), key=lambda r: r.value) == [Ran.BUSY, Ran.CAUGHT_UP]
+    finally:
+        SalesByDayProjector.fold = fold
+    assert revenue() == (1, "10.00")
+
+
+@pytest.mark.postgresql  # concurrent writers: SQLite serialises them
+def test_a_runner_that_lost_its_lease_writes_nothing_and_the_checkpoint_never_goes_back():
+    # R14: runner A stalls past its lease; B takes over and applies; A's batch must not commit.
+    placed("A-1")
+    placed("A-2")
+    fold = SalesByDayProjector.fold
+    stalled = []
+
+    def stall_once(self, row, event):
+        if not stalled:
+            stalled.append(True)
+
+            def another_worker(n: int) -> Ran:  # on its own connection, once A's lease ran out
+                ProjectorState.objects.filter(name=sales.name).update(leased_until=datetime.now(UTC) - timedelta(1))
+                return run(sales)
+
+            assert in_threads(1, another_worker) == [Ran.CAUGHT_UP]
+        return fold(self, row, event)
+
+    SalesByDayProjector.fold = stall_once
+    try:
+        assert run(sales) is Ran.BUSY
+    finally:
+        SalesByDayProjector.fold = fold
+    assert revenue() == (2, "20.00")
+    assert checkpoint() == store.head()
+
+
+def test_rebuild_gives_what_following_the_log_gave():
+    for n in range(7):
+        placed(f"A-{n}", f"{n}.25")
+    run(sales, batch=3)
+    followed = list(SalesByDay.objects.values("day", "currency", "orders", "revenue"))
+    SalesByDay.objects.update(orders=999)  # a read model gone wrong
+    seen = []
+    rebuild(sales, batch=2, progress=seen.append)
+    assert list(SalesByDay.objects.values("day", "currency", "orders", "revenue")) == followed
+    assert sum(seen) == 7
+    assert checkpoint() == store.head()
+    assert ProjectorState.objects.get(name=sales.name).leased_by == ""
+
+
+@pytest.mark.postgresql  # concurrent writers: SQLite serialises them
+def test_a_rebuild_requested_while_one_runs_is_refused():
+    # R18: the second request is refused with a clear message; the first completes.
+    placed("A-1")
+    inside, leave = threading.Event(), threading.Event()
+    fold = SalesByDayProjector.fold
+
+    def slow(self, row, event):
+        inside.set()
+        assert leave.wait(10)
+        return fold(self, row, event)
+
+    SalesByDayProjector.fold = slow
+    try:
+
+        def work(n: int) -> str:
+            if n == 0:
+                rebuild(sales)
+                return "rebuilt"
+            assert inside.wait(10)
+            try:
+                rebuild(sales)
+            except RebuildRunning as refused:
+                return str(refused)
+            finally:
+                leave.set()
+            return "rebuilt twice"
+
+        first, second = in_threads(2, work)
+    finally:
+        SalesByDayProjector.fold = fold
+    assert first == "rebuilt"
+    assert second == "A rebuild of 'sales_by_day' is running already; wait for it to finish."
+    assert revenue() == (1, "10.00")
+
+
+def test_status_shows_the_checkpoint_and_the_lag():
+    placed("A-1")
+    placed("A-2")
+    shown = status(sales)
+    assert (shown.lag_events, shown.running, shown.rebuilding) == (2, False, False)
+    assert shown.lag_seconds >= 0
+    run(sales)
+    shown = status(sales)
+    assert (shown.lag_events, shown.lag_seconds, shown.checkpoint) == (0, 0.0, store.head())
+
+
+def test_the_command_shows_status_and_rebuilds_with_a_progress_bar():
+    placed("A-1")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("projections", "rebuild", "sales_by_day", stdout=out, stderr=err)
+    assert "Rebuilt sales_by_day from 1 events." in out.getvalue()
+    assert "100%" in err.getvalue()
+    call_command("projections", "status", stdout=out)
+    [row] = [line.split() for line in out.getvalue().splitlines() if line.startswith("sales_by_day")]
+    assert row[3:] == ["0", "0.0", "-"]  # lag, lag seconds, runner
+    with pytest.raises(CommandError, match="No projector named 'nope'"):
+        call_command("projections", "rebuild", "nope")
+    with pytest.raises(CommandError, match="Name the projectors to rebuild, or give --all"):
+        call_command("projections", "rebuild")
+
+
+def test_every_read_model_has_one_registered_projector():
+    names = {p.name for p in registry.registered()}
+    assert names == {
+        "order_summary",
+        "sales_by_day",
+        "product_sales",
+        "customer_orders",
+        "payments_ledger",
+        "shipments_board",
+    }
+    owned = [model for p in registry.registered() for model in p.models]
+    assert len(owned) == len(set(owned))
+
+
+def test_a_commit_runs_its_projectors_in_process(settings):
+    settings.PROJECTIONS_ON_COMMIT = True
+    placed("A-1")
+    assert revenue() == (1, "10.00")
+    assert projections.status(sales).lag_events == 0
+
+
+def test_projector_runs_are_routed_to_the_projections_queue():
+    from shopsite.celery import app
+
+    assert app.amqp.router.route({}, "eventstore.tasks.project", args=("sales_by_day",))["queue"].name == "projections"
+
+
+def test_a_failing_projector_does_not_fail_the_commit_in_process(settings, monkeypatch, caplog):
+    settings.PROJECTIONS_ON_COMMIT = True
+
+    def broken(self, row, event):
+        raise RuntimeError("bug in fold")
+
+    monkeypatch.setattr(SalesByDayProjector, "fold", broken)
+    placed("A-1")  # committed, and no error reaches the appender
+    assert store.read_stream("order-A-1")
+    assert "sales_by_day: the run after a commit failed" in caplog.text
+    assert status(sales).lag_events == 1
