@@ -2,6 +2,7 @@
 
 import io
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,32 +85,50 @@ def test_a_failing_batch_leaves_neither_rows_nor_checkpoint(monkeypatch):
     assert revenue() == (2, "20.00")
 
 
+_inside, _leave = threading.Event(), threading.Event()
+
+
+@contextmanager
+def first_runner_held():
+    """The first runner of sales_by_day waits inside its batch until the second has tried."""
+    fold = SalesByDayProjector.fold
+    _inside.clear()
+    _leave.clear()
+
+    def held(self, row, event):
+        _inside.set()
+        assert _leave.wait(10)
+        return fold(self, row, event)
+
+    SalesByDayProjector.fold = held
+    try:
+        yield
+    finally:
+        SalesByDayProjector.fold = fold
+
+
+@contextmanager
+def first_runner_inside_a_batch():
+    """For the second runner: once the first holds the projector; lets the first go after."""
+    assert _inside.wait(10)
+    try:
+        yield
+    finally:
+        _leave.set()
+
+
 @pytest.mark.postgresql  # concurrent writers: SQLite serialises them
 def test_a_second_runner_finds_the_projector_busy():
     placed("A-1")
-    inside, leave = threading.Event(), threading.Event()
-    fold = SalesByDayProjector.fold
 
-    def slow(self, row, event):
-        inside.set()
-        assert leave.wait(10)
-        return fold(self, row, event)
+    def work(n: int) -> Ran:
+        if n == 0:
+            return run(sales)
+        with first_runner_inside_a_batch():
+            return run(sales)
 
-    SalesByDayProjector.fold = slow
-    try:
-
-        def work(n: int) -> Ran:
-            if n == 0:
-                return run(sales)
-            assert inside.wait(10)
-            try:
-                return run(sales)
-            finally:
-                leave.set()
-
+    with first_runner_held():
         assert sorted(in_threads(2, work), key=lambda r: r.value) == [Ran.BUSY, Ran.CAUGHT_UP]
-    finally:
-        SalesByDayProjector.fold = fold
     assert revenue() == (1, "10.00")
 
 
@@ -159,33 +178,20 @@ def test_rebuild_gives_what_following_the_log_gave():
 def test_a_rebuild_requested_while_one_runs_is_refused():
     # R18: the second request is refused with a clear message; the first completes.
     placed("A-1")
-    inside, leave = threading.Event(), threading.Event()
-    fold = SalesByDayProjector.fold
 
-    def slow(self, row, event):
-        inside.set()
-        assert leave.wait(10)
-        return fold(self, row, event)
-
-    SalesByDayProjector.fold = slow
-    try:
-
-        def work(n: int) -> str:
-            if n == 0:
-                rebuild(sales)
-                return "rebuilt"
-            assert inside.wait(10)
+    def work(n: int) -> str:
+        if n == 0:
+            rebuild(sales)
+            return "rebuilt"
+        with first_runner_inside_a_batch():
             try:
                 rebuild(sales)
             except RebuildRunning as refused:
                 return str(refused)
-            finally:
-                leave.set()
-            return "rebuilt twice"
+        return "rebuilt twice"
 
+    with first_runner_held():
         first, second = in_threads(2, work)
-    finally:
-        SalesByDayProjector.fold = fold
     assert first == "rebuilt"
     assert second == "A rebuild of 'sales_by_day' is running already; wait for it to finish."
     assert revenue() == (1, "10.00")
