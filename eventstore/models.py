@@ -200,5 +200,10 @@ class ProjectorState(models.Model):
     leased_by = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # Its admin entry is the processing page, which lists every group and projector.
+        verbose_name = "processing status"
+        verbose_name_plural = "consumer groups and projectors"
+
     def __str__(self) -> str:
         return f"{self.name} at ({self.transaction_id}, {self.position})"

@@ -44,3 +44,9 @@ def project(name: str) -> None:
 def sweep_projections() -> int:
     """Ask for a run of every projector (beat runs this); how many."""
     return projections.sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def rebuild_projection(name: str) -> None:
+    """Rebuild one read model from the whole log (the admin's Rebuild action queues this)."""
+    projections.rebuild(projections.projector(name))

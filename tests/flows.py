@@ -1,7 +1,7 @@
 """One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, and the
 event types its streams hold afterwards. Shared by the end-to-end tests and bench/pipeline.py."""
 
-from eventstore.store import EventStore
+from eventstore.store import ANY, EventStore, NewEvent
 
 
 def web_order(order_id: str, token: str) -> dict:
@@ -46,3 +46,19 @@ def streams(order_id: str) -> tuple[list[str], list[str], list[str]]:
     """The event types in the order's, payment's and shipment's streams, in order."""
     store = EventStore()
     return tuple([e.event_type for e in store.read_stream(f"{c}-{order_id}")] for c in ("order", "payment", "shipment"))
+
+
+def placed(order_id: str, total: str = "10.00") -> None:
+    """An OrderPlaced appended straight to the store (no component involved), for read-side tests."""
+    data = {
+        "order_id": order_id,
+        "partner": "acme",
+        "source": "web",
+        "customer": {"email": "ann@example.com", "name": "Ann"},
+        "lines": [{"sku": "TEE", "quantity": 1, "unit_price": total}],
+        "currency": "EUR",
+        "total": total,
+        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
+        "payment_token": "tok_ok",
+    }
+    EventStore().append(f"order-{order_id}", [NewEvent("OrderPlaced", data)], ANY)

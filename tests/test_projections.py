@@ -12,30 +12,16 @@ from eventstore import projections
 from eventstore.models import ProjectorState
 from eventstore.projections import Ran, RebuildRunning, rebuild, run, status
 from eventstore.projections import projectors as registry
-from eventstore.store import ANY, EventStore, NewEvent
+from eventstore.store import EventStore
 from orders.models import SalesByDay
 from orders.projections import SalesByDayProjector
+from tests.flows import placed
 from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 store = EventStore()
 sales = SalesByDayProjector()
-
-
-def placed(order_id: str, total: str = "10.00") -> None:
-    data = {
-        "order_id": order_id,
-        "partner": "acme",
-        "source": "web",
-        "customer": {"email": "ann@example.com", "name": "Ann"},
-        "lines": [{"sku": "TEE", "quantity": 1, "unit_price": total}],
-        "currency": "EUR",
-        "total": total,
-        "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
-        "payment_token": "tok_ok",
-    }
-    store.append(f"order-{order_id}", [NewEvent("OrderPlaced", data)], ANY)
 
 
 def revenue() -> tuple[int, str]:

@@ -96,7 +96,7 @@ def route_to_group_queue(name: str, args: tuple, kwargs: dict, options: dict, ta
     projector runs to `projections`."""
     if name in ("eventstore.tasks.drain", "eventstore.tasks.deliver"):
         return {"queue": registered_group(args[0]).queue}
-    if name == "eventstore.tasks.project":
+    if name in ("eventstore.tasks.project", "eventstore.tasks.rebuild_projection"):
         return {"queue": "projections"}
     return None
 

@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections, router
@@ -33,8 +33,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from eventstore import consumers
-from eventstore.models import Event, ParkedMessage, Snapshot
+from eventstore.models import Event, Snapshot
 
 
 class CappedCountPaginator(Paginator):
@@ -264,45 +263,3 @@ class SnapshotAdmin(ReadOnlyAdmin):
     @admin.display(description="state")
     def pretty_state(self, snapshot: Snapshot) -> SafeString:
         return pretty_json(snapshot.state)
-
-
-@admin.register(ParkedMessage)
-class ParkedMessageAdmin(NeverWrites, admin.ModelAdmin):
-    """The messages consumer groups gave up on, with the reason; replay or skip them, never edit."""
-
-    list_display = ("group", "event_type", "stream_id", "event", "failures", "short_reason", "parked_at")
-    list_filter = ("group", "event_type")
-    search_fields = ("stream_id__exact", "event_id__exact")
-    search_help_text = "An exact stream id or event id."
-    fields = ("group", "event", "event_type", "stream_id", "position", "failures", "reason", "parked_at")
-    readonly_fields = fields
-    actions = ("replay", "skip")
-
-    @admin.display(description="event")
-    def event(self, parked: ParkedMessage) -> SafeString:
-        return event_list_link(str(parked.event_id), q=str(parked.event_id))
-
-    @admin.display(description="reason")
-    def short_reason(self, parked: ParkedMessage) -> str:
-        return parked.reason if len(parked.reason) <= 120 else parked.reason[:119] + "…"
-
-    @admin.action(description="Replay the selected messages (deliver them again)", permissions=["handle"])
-    def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
-        replayed = 0
-        for name in queryset.values_list("group", flat=True).distinct():
-            group = consumers.group(name)
-            ids = consumers.replay_parked(group, queryset.filter(group=name).values_list("event_id", flat=True))
-            consumers.send(group, ids)
-            replayed += len(ids)
-        self.message_user(request, f"Replayed {replayed} messages.", messages.SUCCESS)
-
-    @admin.action(description="Skip the selected messages (acknowledge them unhandled)", permissions=["handle"])
-    def skip(self, request: HttpRequest, queryset: QuerySet) -> None:
-        parked = list(queryset.values_list("group", "event_id"))
-        for name, event_id in parked:
-            consumers.skip_parked(consumers.group(name), event_id)
-        self.message_user(request, f"Skipped {len(parked)} messages.", messages.SUCCESS)
-
-    def has_handle_permission(self, request: HttpRequest) -> bool:
-        """Replaying and skipping act on the flow of work: staff who may change parked messages."""
-        return request.user.has_perm("eventstore.change_parkedmessage")

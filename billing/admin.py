@@ -1,0 +1,17 @@
+"""Billing's read model in the admin, read only."""
+
+from django.contrib import admin
+
+from eventstore.admin import ReadModelAdmin
+
+from .models import PaymentLedgerEntry
+
+
+@admin.register(PaymentLedgerEntry)
+class PaymentLedgerAdmin(ReadModelAdmin):
+    list_display = ("recorded_at", "order_id", "kind", "amount", "currency", "provider_ref", "reason")
+    list_filter = ("kind", "currency")
+    search_fields = ("order_id__exact",)
+    search_help_text = "An exact order id."
+    ordering = ("-recorded_at",)
+    date_hierarchy = "recorded_at"

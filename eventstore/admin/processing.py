@@ -1,0 +1,94 @@
+"""The processing page of the admin: every consumer group and projector with its lag, and actions.
+
+Groups and projectors are declared in code, not rows, so the page lists the registered ones with
+their status (`consumers.status`, `projections.status`) instead of a model's change list. It hangs
+on `ProjectorState`'s admin entry, "Consumer groups and projectors".
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from eventstore import consumers, projections
+from eventstore.admin.log import NeverWrites
+from eventstore.models import ProjectorState
+
+
+class ReadModelAdmin(NeverWrites, admin.ModelAdmin):
+    """A read model in the admin: shown, never written (its projector writes it; rebuild it from
+    the processing page)."""
+
+    actions = None
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(ProjectorState)
+class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_act_permission(request):
+                raise PermissionDenied
+            self._act(request, request.POST.get("action", ""), request.POST.get("name", ""))
+            return redirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Consumer groups and projectors",
+            "opts": self.model._meta,
+            "groups": [consumers.status(group) for group in consumers.registered()],
+            "projectors": [projections.status(projector) for projector in projections.registered()],
+            "can_act": self.has_act_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/eventstore/processing.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        return redirect("admin:eventstore_projectorstate_changelist")
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        """Sweeping, running and rebuilding act on the flow of work: staff who may change projector state."""
+        return request.user.has_perm("eventstore.change_projectorstate")
+
+    def _act(self, request: HttpRequest, action: str, name: str) -> None:
+        try:
+            if action == "sweep":
+                self.message_user(request, f"Asked for {consumers.sweep()} drains.", messages.SUCCESS)
+            elif action == "replay":
+                group = consumers.group(name)
+                replayed = consumers.replay_parked(group)
+                consumers.send(group, replayed)
+                self.message_user(request, f"Replayed {len(replayed)} parked messages of {name}.", messages.SUCCESS)
+            elif action == "run":
+                projections.request_run(projections.projector(name), force=True)
+                self.message_user(request, f"Asked for a run of {name}.", messages.SUCCESS)
+            elif action == "rebuild":
+                self._rebuild(request, projections.projector(name))
+            else:
+                self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
+        except LookupError as unknown:
+            self.message_user(request, str(unknown), messages.ERROR)
+
+    def _rebuild(self, request: HttpRequest, projector: projections.Projector) -> None:
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            from eventstore.tasks import rebuild_projection
+
+            # A rebuild of a large read model outlasts a web request: a worker runs it.
+            rebuild_projection.delay(projector.name)
+            self.message_user(request, f"Rebuild of {projector.name} queued.", messages.SUCCESS)
+            return
+        try:
+            projections.rebuild(projector)
+        except (projections.RebuildRunning, projections.ProjectorBusy) as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return
+        self.message_user(request, f"Rebuilt {projector.name}.", messages.SUCCESS)
