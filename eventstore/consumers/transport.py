@@ -41,18 +41,22 @@ def send_after_commit(written: list[Appended]) -> None:
     """
     if not settings.CONSUMER_DELIVERY_ON_COMMIT:
         return
-    for group_ in registered():
-        matching = [
-            e for e in written if group_.matches(category=e.category, event_type=e.event_type) and group_.accepts(e)
-        ]
-        if not matching:
-            continue
+    deliveries = [
+        (
+            group_,
+            [e for e in written if group_.matches(category=e.category, event_type=e.event_type) and group_.accepts(e)],
+        )
+        for group_ in registered()
+    ]
+    if _in_process():
+        # Every group's deliveries join the queue before any runs: were billing's run first, its
+        # capture would reach shipping ahead of the OrderPlaced that shipping is owed.
+        _send_in_process([(group_, e.event_id) for group_, matching in deliveries for e in matching])
+        return
+    for group_, matching in deliveries:
         try:
-            if _in_process():
-                send(group_, [e.event_id for e in matching])
-            else:
-                for partition in {partition_of(e.correlation_id) for e in matching}:
-                    request_drain(group_, partition)
+            for partition in {partition_of(e.correlation_id) for e in matching}:
+                request_drain(group_, partition)
         except (DatabaseError, BrokerError, RedisError):
             # The broker or the cache is down: the events are committed, and the sweep asks again.
             logger.exception("%s: delivery on commit failed; the sweep will send it again.", group_.name)
@@ -81,9 +85,7 @@ def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
     """Deliver each event to the group on its own: queued on the group's queue, or, with no
     broker, in this thread's queue."""
     if _in_process():
-        _in_process_queue.pending.extend((group_, event_id) for event_id in event_ids)
-        if not _in_process_queue.draining:
-            _drain_in_process()
+        _send_in_process([(group_, event_id) for event_id in event_ids])
         return
     from eventstore.tasks import deliver as deliver_task
 
@@ -114,6 +116,12 @@ class _InProcessQueue(threading.local):
 
 
 _in_process_queue = _InProcessQueue()
+
+
+def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
+    _in_process_queue.pending.extend(deliveries)
+    if deliveries and not _in_process_queue.draining:
+        _drain_in_process()
 
 
 def _drain_in_process() -> None:
