@@ -505,6 +505,13 @@ class EventStore:
         order = "version DESC" if backwards else "version"
         return self._select(" AND ".join(where), params, order=order, limit=limit)
 
+    def read_streams(self, stream_ids: Sequence[str]) -> list[RecordedEvent]:
+        """Every event of these streams, stream by stream, each in version order."""
+        if not stream_ids:
+            return []
+        where = f"stream_id IN ({', '.join(['%s'] * len(stream_ids))})"
+        return self._select(where, list(stream_ids), order="stream_id, version")
+
     def read_all(
         self,
         *,

@@ -142,12 +142,16 @@ class CustomerOrdersProjector(RowProjector):
     def project(self, events: list[RecordedEvent]) -> None:
         # A cancel names the order, not the customer: the customer is the one of the order's
         # OrderPlaced before it in the stream (in this batch or an earlier one: it is in the store).
+        cancelled = {f"order-{e.data['order_id']}" for e in events if e.event_type != "OrderPlaced"}
+        streams: dict[str, list[RecordedEvent]] = {}
+        for event in EventStore().read_streams(sorted(cancelled)):
+            streams.setdefault(event.stream_id, []).append(event)
         with_emails = []
         for event in events:
             if event.event_type == "OrderPlaced":
                 email = event.data["customer"]["email"]
             else:
-                email = _customer_email(event.data["order_id"], before=event.version)
+                email = _customer_email(streams.get(event.stream_id, []), before=event.version)
             if email:
                 with_emails.append(replace(event, data={**event.data, "email": email}))
         super().project(with_emails)
@@ -170,10 +174,11 @@ class CustomerOrdersProjector(RowProjector):
         return row
 
 
-def _customer_email(order_id: str, *, before: int) -> str:
-    """The customer's email from the order's first OrderPlaced below version `before` ("" if none)."""
-    earlier = EventStore().read_stream(f"order-{order_id}", limit=before) if before else []
-    return next((e.data["customer"]["email"] for e in earlier if e.event_type == "OrderPlaced"), "")
+def _customer_email(stream: list[RecordedEvent], *, before: int) -> str:
+    """The customer's email from the stream's first OrderPlaced below version `before` ("" if none)."""
+    return next(
+        (e.data["customer"]["email"] for e in stream if e.event_type == "OrderPlaced" and e.version < before), ""
+    )
 
 
 PROJECTORS = (OrderSummaryProjector(), SalesByDayProjector(), ProductSalesProjector(), CustomerOrdersProjector())

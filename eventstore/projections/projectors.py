@@ -3,10 +3,13 @@ the registry the apps fill when ready."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+import functools
+import json
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, ClassVar
 
-from django.db import models
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 
 from eventstore.store import RecordedEvent
 
@@ -61,14 +64,9 @@ class RowProjector(Projector):
             row = self.fold(dict(rows[key]) if key in rows else None, event)
             row.update(zip(self.key_fields, key, strict=True))
             rows[key] = row
-        changed = [self.model(**row) for key, row in rows.items() if row != before.get(key)]
+        changed = [row for key, row in rows.items() if row != before.get(key)]
         if changed:
-            self.model.objects.bulk_create(
-                changed,
-                update_conflicts=True,
-                unique_fields=list(self.key_fields),
-                update_fields=[f for f in self._fields() if f not in self.key_fields],
-            )
+            _upsert(self.model, self.key_fields, changed)
 
     def _load(self, keys: set[tuple[Hashable, ...]]) -> dict[tuple[Hashable, ...], dict[str, Any]]:
         if not keys:
@@ -82,6 +80,56 @@ class RowProjector(Projector):
     @classmethod
     def _fields(cls) -> list[str]:
         return [f.attname for f in cls.model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+
+
+def _upsert(model: type[models.Model], key_fields: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, or update those whose key exists: one prepared statement, run per row.
+
+    Django's bulk_create(update_conflicts=True) cost more than the rebuild's reading and folding
+    together: it prepares every value through its field and, on PostgreSQL, binds the rows as
+    arrays quoted into the SQL text. Here each field's values are converted by a function chosen
+    once per field, and PostgreSQL gets the rows as one prepared statement in a pipeline (a
+    statement of hundreds of rows was slower: planned anew each time).
+    """
+    connection = connections[router.db_for_write(model)]
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    convert = [(f.attname, _converter(f, connection), f.get_default) for f in fields]
+    values = [
+        [to_db(row[name]) if name in row else to_db(default()) for name, to_db, default in convert] for row in rows
+    ]
+    sql = _upsert_sql(connection.vendor, model._meta.db_table, tuple(f.column for f in fields), key_fields)
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        if connection.vendor == "postgresql":
+            with psycopg.Cursor(connection.connection) as cursor:
+                cursor.executemany(sql, values)
+        else:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, values)
+
+
+@functools.cache
+def _upsert_sql(vendor: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(map(quote, columns))}) VALUES ({', '.join(['%s'] * len(columns))})"
+        f" ON CONFLICT ({', '.join(map(quote, keys))}) DO UPDATE SET {updates}"
+    )
+
+
+def _converter(field: models.Field, connection) -> Callable[[Any], Any]:
+    if isinstance(field, models.JSONField):
+        # Text, which both databases take for a JSON column (Django would wrap it per value).
+        return lambda value: None if value is None else json.dumps(value, cls=field.encoder)
+    if connection.vendor == "postgresql":
+        # psycopg binds str, int, Decimal, date, aware datetime and UUID as they are.
+        return _as_is
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 _projectors: dict[str, Projector] = {}

@@ -65,7 +65,9 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
     requested = run_requested_key(projector.name)
     wakeups.started(requested)  # from here on, a commit asks again
     try:
-        more = _apply(projector, holder, deadline=time.monotonic() + seconds, batch=batch)
+        state = ProjectorState.objects.get(name=projector.name)
+        checkpoint = Checkpoint(state.transaction_id, state.position)
+        more = _apply([projector], holder, checkpoint, deadline=time.monotonic() + seconds, batch=batch)
     except _LeaseLost:
         logger.warning("%s: the lease ran out during a batch; another runner goes on.", projector.name)
         return Ran.BUSY
@@ -74,32 +76,31 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
     return Ran.MORE if more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
 
 
-def rebuild(projector: Projector, *, batch: int = 2000, progress: Callable[[int], None] | None = None) -> None:
-    """Empty the projector's tables and replay the whole log into them.
+def rebuild(*projectors: Projector, batch: int = 2000, progress: Callable[[int], None] | None = None) -> None:
+    """Empty the projectors' tables and replay the whole log into them, in one pass over the log.
 
-    Raises `RebuildRunning` if another rebuild holds the projector. The tables and the checkpoint
-    are emptied in one transaction, and each batch is committed with its checkpoint, so a rebuild
-    that dies half-way leaves a consistent read model that ordinary runs complete once its lease
-    runs out. While it runs, readers see the read model filling up again.
+    Raises `RebuildRunning` if another rebuild holds one of them (and rebuilds none). The tables
+    and the checkpoints are emptied in one transaction, and each batch is committed with the
+    checkpoints, so a rebuild that dies half-way leaves consistent read models that ordinary runs
+    complete once its lease runs out. While it runs, readers see the read models filling up again.
     """
     holder = _REBUILD + uuid.uuid4().hex
-    deadline = time.monotonic() + REBUILD_WAIT_SECONDS
-    while not _lease(projector, holder):
-        if ProjectorState.objects.get(name=projector.name).leased_by.startswith(_REBUILD):
-            raise RebuildRunning(projector.name)
-        if time.monotonic() > deadline:
-            raise ProjectorBusy(projector.name)
-        time.sleep(0.05)  # an ordinary run holds it for a batch or a few: wait for it to let go
+    taken: list[Projector] = []
     try:
+        for projector in projectors:
+            _lease_for_rebuild(projector, holder)
+            taken.append(projector)
         with transaction.atomic():
-            for model in projector.models:
-                model.objects.all().delete()
-            ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(
+            for projector in projectors:
+                for model in projector.models:
+                    model.objects.all().delete()
+            ProjectorState.objects.filter(name__in=[p.name for p in projectors], leased_by=holder).update(
                 transaction_id=START.transaction_id, position=START.position
             )
-        _apply(projector, holder, deadline=float("inf"), batch=batch, progress=progress)
+        _apply(list(projectors), holder, START, deadline=float("inf"), batch=batch, progress=progress)
     finally:
-        _release(projector, holder)
+        for projector in taken:
+            _release(projector, holder)
 
 
 def run_requested_key(name: str) -> str:
@@ -107,27 +108,41 @@ def run_requested_key(name: str) -> str:
     return f"eventstore:projection-requested:{name}"
 
 
+def _lease_for_rebuild(projector: Projector, holder: str) -> None:
+    deadline = time.monotonic() + REBUILD_WAIT_SECONDS
+    while not _lease(projector, holder):
+        if ProjectorState.objects.get(name=projector.name).leased_by.startswith(_REBUILD):
+            raise RebuildRunning(projector.name)
+        if time.monotonic() > deadline:
+            raise ProjectorBusy(projector.name)
+        time.sleep(0.05)  # an ordinary run holds it for a batch or a few: wait for it to let go
+
+
 def _apply(
-    projector: Projector,
+    projectors: list[Projector],
     holder: str,
+    checkpoint: Checkpoint,
     *,
     deadline: float,
     batch: int,
     progress: Callable[[int], None] | None = None,
 ) -> bool:
-    """Batches until the log is read or the deadline passed (True: there is more)."""
+    """Batches from `checkpoint` (where every one of `projectors` is) until the log is read or the
+    deadline passed (True: there is more). The log is read once for all of them."""
     store = EventStore()
-    state = ProjectorState.objects.get(name=projector.name)
-    checkpoint = Checkpoint(state.transaction_id, state.position)
+    wanted = sorted({t for p in projectors for t in p.event_types})
     while True:
-        events = store.read_all(after=checkpoint, event_types=projector.event_types, limit=batch)
+        events = store.read_all(after=checkpoint, event_types=wanted, limit=batch)
         if not events:
             return False
         last = events[-1].checkpoint
         with transaction.atomic():
-            projector.project(events)
+            for projector in projectors:
+                types = set(projector.event_types)
+                if theirs := [e for e in events if e.event_type in types]:
+                    projector.project(theirs)
             moved = ProjectorState.objects.filter(
-                name=projector.name,
+                name__in=[p.name for p in projectors],
                 leased_by=holder,
                 transaction_id=checkpoint.transaction_id,
                 position=checkpoint.position,
@@ -136,7 +151,7 @@ def _apply(
                 position=last.position,
                 leased_until=datetime.now(UTC) + LEASE,
             )
-            if not moved:
+            if moved != len(projectors):
                 raise _LeaseLost()
         checkpoint = last
         if progress is not None:
