@@ -15,6 +15,7 @@
 | DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
 | GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
+| API_READ_RATE_PER_MINUTE | 6000 (read API requests a minute per partner, apart from its posts) |
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
 | PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
 | CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
@@ -195,6 +196,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
 GATEWAY_RATE_PER_MINUTE = env.int("GATEWAY_RATE_PER_MINUTE", default=600)
+# The partner read API (DESIGN 6.4) has its own count: reads never use up a partner's posts.
+API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=6000)
 # A partner's key is looked up at most once this often per process; a revoked key is refused
 # within this many seconds. 0: look it up on every request.
 PARTNER_KEY_CACHE_SECONDS = env.float("PARTNER_KEY_CACHE_SECONDS", default=5.0)
@@ -211,7 +214,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
-    "DESCRIPTION": "The raw-message gateway for partners (DESIGN 6.1).",
+    "DESCRIPTION": "The raw-message gateway for partners (DESIGN 6.1) and the read API of their orders (DESIGN 6.4).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

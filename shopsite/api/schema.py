@@ -1,4 +1,4 @@
-"""What the OpenAPI schema says of the gateway's bodies and of partner keys."""
+"""What the OpenAPI schema says of the gateway's bodies, the read API's errors and partner keys."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import inline_serializer
@@ -27,6 +27,15 @@ STORED = inline_serializer("MessageStored", {"message_id": serializers.UUIDField
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
 INVALID = inline_serializer(
     "InvalidBody",
+    {
+        "detail": serializers.CharField(),
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+    },
+)
+
+# The read API's 400 (shopsite.api.orders.InvalidQuery): the gateway's shape, errors by query parameter.
+INVALID_QUERY = inline_serializer(
+    "InvalidQuery",
     {
         "detail": serializers.CharField(),
         "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),

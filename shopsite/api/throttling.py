@@ -1,9 +1,10 @@
-"""A per-partner rate limit counted atomically in the Django cache (Redis in production).
+"""Per-partner rate limits counted atomically in the Django cache (Redis in production).
 
 DRF's own SimpleRateThrottle keeps a list of timestamps per client, read and written back without
 a lock, so concurrent requests can all pass; and it names anonymous clients by X-Forwarded-For.
 This one counts posts in fixed one-minute windows with the cache's atomic increment, keyed by the
-authenticated partner, so no header a client sets can reset it.
+authenticated partner, so no header a client sets can reset it. Each throttle has its own `scope`
+(the gateway's posts, the read API's reads): its own counts, leases and limit.
 
 A process does not ask the cache on every post: it takes a lease of several posts at once (one
 increment by the lease's size) and admits them from memory. The shared count therefore never
@@ -17,6 +18,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 
 class PartnerRateThrottle(BaseThrottle):
+    """The gateway's posts: `Partner.rate_limit_per_minute`, else GATEWAY_RATE_PER_MINUTE."""
+
     scope = "gateway"
     window_seconds = 60
 
@@ -39,10 +43,11 @@ class PartnerRateThrottle(BaseThrottle):
         limit = self.limit_for(partner)
         now = time.time()
         window = int(now // self.window_seconds)
-        admitted = leases.admit(partner.pk, window, limit)
+        holder = (self.scope, partner.pk)
+        admitted = leases.admit(holder, window, limit)
         if admitted is None:  # no posts left in this process's lease: take another
             try:
-                admitted = self._lease(partner.pk, window, limit)
+                admitted = self._lease(holder, window, limit)
             except RedisError:
                 # The store is the truth and the limit only protects it: without the cache, admit
                 # the post rather than refuse every partner; the log says so.
@@ -53,18 +58,29 @@ class PartnerRateThrottle(BaseThrottle):
         self.retry_after = (window + 1) * self.window_seconds - now
         return False
 
-    def _lease(self, partner_id: int, window: int, limit: int) -> bool:
+    def _lease(self, holder: tuple[str, int], window: int, limit: int) -> bool:
         """Take up to `lease_size(limit)` posts of the window from the shared count; admit one of them."""
         size = lease_size(limit)
-        count = _count(f"throttle:{self.scope}:{partner_id}:{window}", by=size, timeout=2 * self.window_seconds)
+        scope, partner_id = holder
+        count = _count(f"throttle:{scope}:{partner_id}:{window}", by=size, timeout=2 * self.window_seconds)
         granted = max(0, min(size, limit - (count - size)))
-        return leases.grant(partner_id, window, limit, granted)
+        return leases.grant(holder, window, limit, granted)
 
     def limit_for(self, partner) -> int:
         return partner.rate_limit_per_minute or settings.GATEWAY_RATE_PER_MINUTE
 
     def wait(self) -> float:
         return self.retry_after
+
+
+class PartnerReadRateThrottle(PartnerRateThrottle):
+    """The read API's requests (DESIGN 6.4): API_READ_RATE_PER_MINUTE per partner, counted apart
+    from its posts. Staff (session users) are not counted."""
+
+    scope = "read"
+
+    def limit_for(self, partner) -> int:
+        return settings.API_READ_RATE_PER_MINUTE
 
 
 def lease_size(limit: int) -> int:
@@ -81,16 +97,17 @@ class _Lease:
 
 
 class RateLeases:
-    """The posts this process may still admit in the current window, per partner."""
+    """The requests this process may still admit in the current window, per holder: a throttle's
+    scope and a partner's id."""
 
     def __init__(self) -> None:
-        self._leases: dict[int, _Lease] = {}
+        self._leases: dict[Hashable, _Lease] = {}
         self._lock = threading.Lock()
 
-    def admit(self, partner_id: int, window: int, limit: int) -> bool | None:
+    def admit(self, holder: Hashable, window: int, limit: int) -> bool | None:
         """True: admitted from the lease; False: the window is full; None: no lease, take one."""
         with self._lock:
-            lease = self._leases.get(partner_id)
+            lease = self._leases.get(holder)
             if lease is None or lease.window != window or lease.limit != limit:
                 return None
             if lease.left > 0:
@@ -98,12 +115,12 @@ class RateLeases:
                 return True
             return False if lease.full else None
 
-    def grant(self, partner_id: int, window: int, limit: int, granted: int) -> bool:
+    def grant(self, holder: Hashable, window: int, limit: int, granted: int) -> bool:
         """Keep a lease of `granted` posts (0: the window is full), one of them admitted now."""
         with self._lock:
-            lease = self._leases.get(partner_id)
+            lease = self._leases.get(holder)
             if lease is None or lease.window != window or lease.limit != limit:
-                lease = self._leases[partner_id] = _Lease(window, limit, 0, False)
+                lease = self._leases[holder] = _Lease(window, limit, 0, False)
             # Another thread of this process may have taken a lease meanwhile: both count.
             lease.left += max(0, granted - 1)
             lease.full = granted < lease_size(limit)
