@@ -1,0 +1,141 @@
+"""Browser tests: Playwright driving Debian's Chromium against the site served by a live server.
+
+    from tests import browser as browsing
+    browser, site_url, page, page_requests, page_errors = (browsing.browser, browsing.site_url,
+        browsing.page, browsing.page_requests, browsing.page_errors)   # the fixtures, in a test module
+
+    def test_something(page, site_url, page_requests):
+        page.goto(site_url + "/")
+        ...
+        assert_requests_stay_on_site(page_requests, site_url)
+
+- `site_url`: pytest-django's live server, a thread of the test process on the test database
+  (transactional, so what a test commits the server sees and the other way round). Static files
+  are served by Django's static files handler, from the apps' folders, as whitenoise does after
+  collectstatic. Settings changed with the `settings` fixture hold in the server too.
+- `page`: a new page in a fresh browser context, every request it makes recorded in
+  `page_requests` (URLs, in order) and every uncaught script error in `page_errors`. A request
+  to anywhere but the site is aborted, so a test never waits on the network and never leaves
+  the machine; it is still recorded, and `assert_requests_stay_on_site` fails on it.
+- `browser`: a headless Chromium, started for each test. Playwright's sync API runs an event loop
+  in the test's thread while it is started, and Django refuses database calls from a thread with
+  a running loop; the test's code is synchronous all the same (the loop only drives the browser),
+  so DJANGO_ALLOW_ASYNC_UNSAFE is set for that test alone, and a browser per test keeps it so.
+- Chromium is Debian's (`apt-get install -y chromium`; `.ci/run` installs it): Playwright cannot
+  download its own browsers here. Without it the tests fail with that message; they never skip.
+- `processed(probe)`: waits, with a bound, for the read models to reach a state, running beat's
+  sweep of the projectors in between as a deployment does (a PostgreSQL reader of the log sees an
+  event only once every older transaction of the cluster has ended, so a projector run on commit
+  may not see it yet).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.waiting import wait_until
+
+T = TypeVar("T")
+
+#: The bound on each wait in a browser test: generous for a loaded CI machine, never endless.
+TIMEOUT_MS = 20_000
+CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
+
+
+def chromium_executable() -> str:
+    """Debian's Chromium (CHROMIUM_PATH overrides), or a failure that says how to install it."""
+    found = os.environ.get("CHROMIUM_PATH") or next(filter(None, map(shutil.which, CHROMIUM_CANDIDATES)), None)
+    if not found:
+        pytest.fail(
+            "Chromium is not installed, and the browser tests need it: `apt-get install -y chromium` "
+            "(Debian's package; `.ci/run` installs it). Set CHROMIUM_PATH to use another binary.",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium for this test (see the module's docstring for why not one per session)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed: `pip install -r requirements.txt`.", pytrace=False)
+    executable = chromium_executable()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site_url(live_server) -> str:
+    """The live server's base URL, e.g. http://localhost:43127 (no trailing slash)."""
+    return live_server.url
+
+
+@pytest.fixture
+def page_requests() -> list[str]:
+    """Every URL the test's page requested, in order."""
+    return []
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """Every uncaught script error of the test's page."""
+    return []
+
+
+@pytest.fixture
+def page(browser, site_url, page_requests, page_errors) -> Iterator:
+    """A fresh page (its own cookies and storage); requests off the site are recorded and aborted."""
+    site = _origin(site_url)
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def route(route) -> None:
+        page_requests.append(route.request.url)
+        if _origin(route.request.url) == site:
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    new_page = context.new_page()
+    new_page.on("pageerror", lambda error: page_errors.append(str(error)))
+    try:
+        yield new_page
+    finally:
+        context.close()
+
+
+def assert_requests_stay_on_site(requests: list[str], site_url: str) -> None:
+    """Every request went to the site itself: same scheme, host and port (S15)."""
+    assert requests, "the page made no request at all"
+    site = _origin(site_url)
+    elsewhere = [url for url in requests if _origin(url) != site]
+    assert not elsewhere, f"requests left the site {site}: {elsewhere}"
+
+
+def processed(probe: Callable[[], T | None], *, what: str, timeout: float = TIMEOUT_MS / 1000) -> T:
+    """Wait for `probe` to return something other than None, running the projectors' sweep (beat's
+    work) before each look."""
+    from eventstore.projections.transport import sweep as sweep_projections
+
+    def swept_probe() -> T | None:
+        sweep_projections()
+        return probe()
+
+    return wait_until(swept_probe, timeout=timeout, what=what, interval=0.1)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port
