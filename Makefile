@@ -24,6 +24,7 @@ run: export DEBUG ?= 1
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py loaddata demo_catalog
+	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py ensure_staff_user
 	@echo "Shop: http://$(HOST)/   admin: http://$(HOST)/admin/"
 	$(BIN)/python manage.py runserver $(HOST)

@@ -1,0 +1,1 @@
+"""Staff reports at /reports/, read from the read models."""
