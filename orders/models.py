@@ -17,6 +17,12 @@ class DispatchedOrder(models.Model):
 
 # --- read models (orders.projections) ------------------------------------------------------------
 
+#: The values the order summary's projector writes: an order's status, in the order an order goes
+#: through them, and its payment's and shipment's.
+ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+PAYMENT_STATUSES = ("captured", "declined", "refunded")
+SHIPMENT_STATUSES = ("requested", "dispatched", "delivered", "cancelled")
+
 
 class OrderSummary(models.Model):
     """Read model: one row per order, as the status page, the partner API and the admin show it."""

@@ -15,10 +15,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet
 from django.db.models.expressions import Expression
 
-from .models import OrderSummary, ProductSales, SalesByDay
-
-#: The statuses of the order summary, in the order an order goes through them.
-STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+from .models import ORDER_STATUSES, OrderSummary, ProductSales, SalesByDay
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ def sales_by_day(*, first_day: datetime.date, last_day: datetime.date) -> list[D
 def orders_by_status(*, start: datetime.datetime, end: datetime.datetime) -> list[StatusCount]:
     """How many orders placed in `[start, end)` are in each status now; every status listed, even at 0."""
     counts = dict(_placed_between(start, end).values_list("status").annotate(orders=Count("order_id")).order_by())
-    known = [StatusCount(status, counts.pop(status, 0)) for status in STATUSES]
+    known = [StatusCount(status, counts.pop(status, 0)) for status in ORDER_STATUSES]
     # A status a newer projector may write is shown rather than dropped.
     return known + [StatusCount(status, n) for status, n in sorted(counts.items())]
 

@@ -23,17 +23,12 @@ from rest_framework.permissions import BasePermission
 from rest_framework.utils.urls import replace_query_param
 
 from orders.domain import MAX_ORDER_ID_LENGTH
-from orders.models import OrderSummary
+from orders.models import ORDER_STATUSES, PAYMENT_STATUSES, SHIPMENT_STATUSES, OrderSummary
 from shopsite.api.authentication import PartnerKeyAuthentication
 from shopsite.api.schema import DETAIL, INVALID_QUERY
 from shopsite.api.throttling import PartnerReadRateThrottle
 from shopsite.api.views import JSONAnswers
 from shopsite.models import Partner, PartnerAPIKey
-
-# The values the order summary's projector writes (orders.projections).
-ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
-PAYMENT_STATUSES = ("captured", "declined", "refunded")
-SHIPMENT_STATUSES = ("requested", "dispatched", "delivered", "cancelled")
 
 QUERY_NOT_VALID = "Query parameters not valid"
 NO_SUCH_ORDER = "No such order."
