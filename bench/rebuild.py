@@ -108,7 +108,7 @@ def read_raw(url: str) -> int:
 
 def main() -> None:
     args = _common.parse_args(__doc__)
-    orders = 3_000 if args.quick else 16_000
+    orders = 3_000 if args.quick else 20_900  # about 100,000 events
     with _common.scratch_django("shop_bench_rebuild") as url:
         count = load(url, orders)
         rebuild_all()  # warm-up

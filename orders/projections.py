@@ -10,7 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from eventstore.projections import RowProjector
+from eventstore.projections import Rebuild, RowProjector
 from eventstore.store import EventStore, RecordedEvent
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
@@ -108,16 +108,13 @@ class ProductSalesProjector(RowProjector):
     event_types = ("OrderPlaced",)
     model, key_fields = ProductSales, ("sku", "currency")
 
-    def project(self, events: list[RecordedEvent]) -> None:
-        # One event touches a row per sku: it is split into one event per (sku, currency) first.
-        super().project([_one_sku(event, sku) for event in events for sku in _skus(event)])
+    def keys(self, event: RecordedEvent) -> list[tuple[str, str]]:
+        currency = event.data["currency"]
+        return [(sku, currency) for sku in dict.fromkeys(line["sku"] for line in event.data["lines"])]
 
-    def key(self, event: RecordedEvent) -> tuple[str, str]:
-        return (event.data["sku"], event.data["currency"])
-
-    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+    def fold_row(self, row: dict[str, Any] | None, event: RecordedEvent, key: tuple[str, str]) -> dict[str, Any]:
         row = row or {"quantity": 0, "orders": 0, "revenue": Decimal(0)}
-        lines = event.data["lines"]
+        lines = [line for line in event.data["lines"] if line["sku"] == key[0]]
         return {
             "quantity": row["quantity"] + sum(line["quantity"] for line in lines),
             "orders": row["orders"] + 1,
@@ -125,38 +122,40 @@ class ProductSalesProjector(RowProjector):
         }
 
 
-def _skus(event: RecordedEvent) -> list[str]:
-    return list(dict.fromkeys(line["sku"] for line in event.data["lines"]))
-
-
-def _one_sku(event: RecordedEvent, sku: str) -> RecordedEvent:
-    lines = [line for line in event.data["lines"] if line["sku"] == sku]
-    return replace(event, data={"sku": sku, "currency": event.data["currency"], "lines": lines})
-
-
 class CustomerOrdersProjector(RowProjector):
     name = "customer_orders"
     event_types = ("OrderPlaced", "OrderCancelled")
     model, key_fields = CustomerOrders, ("email",)
 
-    def project(self, events: list[RecordedEvent]) -> None:
-        # A cancel names the order, not the customer: the customer is the one of the order's
-        # OrderPlaced before it in the stream (in this batch or an earlier one: it is in the store).
-        cancelled = {f"order-{e.data['order_id']}" for e in events if e.event_type != "OrderPlaced"}
-        streams: dict[str, list[RecordedEvent]] = {}
-        for event in EventStore().read_streams(sorted(cancelled)):
-            streams.setdefault(event.stream_id, []).append(event)
+    def project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
+        # A cancel names the order, not the customer: the customer is the one of the order's first
+        # OrderPlaced before it in the stream. A rebuild has seen every earlier event, so it keeps
+        # them in memory; a run reads the streams of the batch's cancels (in the store already).
+        remembered = None if rebuild is None else rebuild.memory.setdefault("emails", {})
+        if remembered is None:
+            cancelled = {f"order-{e.data['order_id']}" for e in events if e.event_type != "OrderPlaced"}
+            streams: dict[str, list[RecordedEvent]] = {}
+            for event in EventStore().read_streams(sorted(cancelled)):
+                streams.setdefault(event.stream_id, []).append(event)
         with_emails = []
         for event in events:
+            order_id = event.data["order_id"]
             if event.event_type == "OrderPlaced":
-                email = event.data["customer"]["email"]
+                if remembered is not None:
+                    remembered.setdefault(order_id, event.data["customer"]["email"])
+                with_emails.append(event)
+                continue
+            if remembered is not None:
+                email = remembered.get(order_id, "")
             else:
                 email = _customer_email(streams.get(event.stream_id, []), before=event.version)
             if email:
                 with_emails.append(replace(event, data={**event.data, "email": email}))
-        super().project(with_emails)
+        super().project(with_emails, rebuild=rebuild)
 
     def key(self, event: RecordedEvent) -> tuple[str]:
+        if event.event_type == "OrderPlaced":
+            return (event.data["customer"]["email"],)
         return (event.data["email"],)
 
     def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:

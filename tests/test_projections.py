@@ -247,3 +247,22 @@ def test_a_failing_projector_does_not_fail_the_commit_in_process(settings, monke
     assert store.read_stream("order-A-1")
     assert "sales_by_day: the run after a commit failed" in caplog.text
     assert status(sales).lag_events == 1
+
+
+def test_a_rebuild_of_many_rows_at_once_gives_what_following_the_log_gave():
+    # 250 summaries in one batch: on PostgreSQL they go through COPY and a staging table.
+    from orders.models import OrderSummary
+    from orders.projections import OrderSummaryProjector
+
+    summary = OrderSummaryProjector()
+    for n in range(250):
+        placed(f"M-{n}", f"{n}.50")
+        if n % 50 == 0:
+            run(summary)
+    run(summary)
+    followed = list(OrderSummary.objects.order_by("order_id").values())
+    rebuild(summary, batch=1000)
+    assert list(OrderSummary.objects.order_by("order_id").values()) == followed
+    assert len(followed) == 250
+    rebuild(summary, batch=1000)  # the session's staging table is reused, and left empty
+    assert list(OrderSummary.objects.order_by("order_id").values()) == followed

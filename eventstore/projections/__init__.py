@@ -19,7 +19,15 @@ The modules: `projectors` (declaring), `runner` (running, rebuilding), `transpor
 happen), `status` (lag).
 """
 
-from eventstore.projections.projectors import Projector, RowProjector, matching, projector, register, registered
+from eventstore.projections.projectors import (
+    Projector,
+    Rebuild,
+    RowProjector,
+    matching,
+    projector,
+    register,
+    registered,
+)
 from eventstore.projections.runner import ProjectorBusy, Ran, RebuildRunning, rebuild, run
 from eventstore.projections.status import ProjectorStatus, status
 from eventstore.projections.transport import request_run, run_after_commit, sweep
@@ -29,6 +37,7 @@ __all__ = [
     "ProjectorStatus",
     "Projector",
     "Ran",
+    "Rebuild",
     "RebuildRunning",
     "RowProjector",
     "matching",

@@ -10,17 +10,19 @@ with a compare-and-set on the holder and the old checkpoint, so a runner that lo
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
 from eventstore import wakeups
 from eventstore.models import ProjectorState
-from eventstore.projections.projectors import Projector
+from eventstore.projections.projectors import Projector, Rebuild
 from eventstore.store import START, Checkpoint, EventStore
 
 logger = logging.getLogger("eventstore.projections")
@@ -76,7 +78,7 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
     return Ran.MORE if more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
 
 
-def rebuild(*projectors: Projector, batch: int = 2000, progress: Callable[[int], None] | None = None) -> None:
+def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int], None] | None = None) -> None:
     """Empty the projectors' tables and replay the whole log into them, in one pass over the log.
 
     Raises `RebuildRunning` if another rebuild holds one of them (and rebuilds none). The tables
@@ -97,10 +99,34 @@ def rebuild(*projectors: Projector, batch: int = 2000, progress: Callable[[int],
             ProjectorState.objects.filter(name__in=[p.name for p in projectors], leased_by=holder).update(
                 transaction_id=START.transaction_id, position=START.position
             )
-        _apply(list(projectors), holder, START, deadline=float("inf"), batch=batch, progress=progress)
+        rebuilds = {projector.name: Rebuild() for projector in projectors}
+        with _no_cyclic_garbage_collection():
+            _apply(
+                list(projectors),
+                holder,
+                START,
+                deadline=float("inf"),
+                batch=batch,
+                progress=progress,
+                rebuilds=rebuilds,
+            )
     finally:
         for projector in taken:
             _release(projector, holder)
+
+
+@contextmanager
+def _no_cyclic_garbage_collection() -> Iterator[None]:
+    # A rebuild makes millions of short-lived objects that reference counting frees, while what it
+    # remembers (rows written, customers) grows: each collection the allocations set off walked
+    # all of that again, a tenth of the rebuild's time. Nothing it makes is cyclic.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def run_requested_key(name: str) -> str:
@@ -126,6 +152,7 @@ def _apply(
     deadline: float,
     batch: int,
     progress: Callable[[int], None] | None = None,
+    rebuilds: dict[str, Rebuild] | None = None,
 ) -> bool:
     """Batches from `checkpoint` (where every one of `projectors` is) until the log is read or the
     deadline passed (True: there is more). The log is read once for all of them."""
@@ -140,7 +167,7 @@ def _apply(
             for projector in projectors:
                 types = set(projector.event_types)
                 if theirs := [e for e in events if e.event_type in types]:
-                    projector.project(theirs)
+                    projector.project(theirs, rebuild=(rebuilds or {}).get(projector.name))
             moved = ProjectorState.objects.filter(
                 name__in=[p.name for p in projectors],
                 leased_by=holder,
