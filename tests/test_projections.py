@@ -266,3 +266,17 @@ def test_a_rebuild_of_many_rows_at_once_gives_what_following_the_log_gave():
     assert len(followed) == 250
     rebuild(summary, batch=1000)  # the session's staging table is reused, and left empty
     assert list(OrderSummary.objects.order_by("order_id").values()) == followed
+
+
+def test_a_rolled_back_append_leaves_a_hole_a_projector_runs_past():
+    # R16: the position the rolled-back event took is never filled; the runner does not wait for it.
+    from django.db import transaction
+
+    placed("A-1")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        placed("A-2")
+        raise RuntimeError("the caller changed its mind")
+    placed("A-3")
+    assert run(sales) is Ran.CAUGHT_UP
+    assert revenue() == (2, "20.00")
+    assert checkpoint() == store.head()
