@@ -1,4 +1,9 @@
+import json
+
 import pytest
+
+# The browser fixtures (browser, site_url, page, page_requests, page_errors) for every test module.
+from tests.browser import browser, page, page_errors, page_requests, site_url  # noqa: F401
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,3 +30,24 @@ def _fresh_rate_limits():
     yield
     cache.clear()
     leases.clear()
+
+
+@pytest.fixture
+def post(settings):
+    """Post raw messages to the gateway over HTTP as partner "acme" (web, marketplace, warehouse),
+    with the whole flow in-process: each commit delivered to the groups and run by the projectors."""
+    from django.test import Client
+
+    from shopsite.models import Partner, PartnerAPIKey
+
+    settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = True
+    partner = Partner.objects.create(name="acme", allowed_sources=["web", "marketplace", "warehouse"])
+    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
+
+    def post(body: dict) -> None:
+        answer = Client().post(
+            "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
+        )
+        assert answer.status_code == 202, answer.content
+
+    return post

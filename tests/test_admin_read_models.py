@@ -1,6 +1,5 @@
 """The admin's read side: read models read only, an order's story, and the processing page."""
 
-import json
 import re
 
 import pytest
@@ -10,7 +9,6 @@ from django.test import Client
 from eventstore import projections
 from eventstore.store import ANY, EventStore, NewEvent
 from orders.models import OrderSummary, SalesByDay
-from shopsite.models import Partner, PartnerAPIKey
 from tests.flows import cancel, placed, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,22 +21,6 @@ READ_MODELS = [
     "billing/paymentledgerentry",
     "shipping/shipmentboardrow",
 ]
-
-
-@pytest.fixture
-def post(settings):
-    """Posts raw messages to the gateway; they flow through the components and projectors in-process."""
-    settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = True
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
-
-    def post(body: dict) -> None:
-        answer = Client().post(
-            "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
-        )
-        assert answer.status_code == 202, answer.content
-
-    return post
 
 
 def test_an_orders_page_tells_its_story_in_log_order_with_its_read_model_row(post, admin_client):

@@ -1,45 +1,22 @@
 """Browser test (issue 5 item 7): a staff user sees the reports' charts in Debian's Chromium, every
 asset from the site itself."""
 
-import json
-
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from playwright.sync_api import expect
 
-from shopsite.models import Partner, PartnerAPIKey
-from tests import browser as browsing
 from tests.browser import assert_requests_stay_on_site
 from tests.flows import dispatched, web_order
 
-# The browser fixtures, under the names the tests ask for.
-browser, site_url, page, page_requests, page_errors = (
-    browsing.browser,
-    browsing.site_url,
-    browsing.page,
-    browsing.page_requests,
-    browsing.page_errors,
-)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def orders(settings):
+def orders(post):
     """Three orders through the gateway, processed and projected in-process: paid, shipped, declined."""
-    settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = True
-    partner = Partner.objects.create(name="acme", allowed_sources=["web", "warehouse"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
-    for body in (
-        web_order("R-1", "tok_ok"),
-        web_order("R-2", "tok_ok"),
-        web_order("R-3", "tok_decline"),
-        dispatched("R-2"),
-    ):
-        answer = Client().post(
-            "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
-        )
-        assert answer.status_code == 202
+    for body in (web_order("R-1", "tok_ok"), web_order("R-2", "tok_ok"), web_order("R-3", "tok_decline")):
+        post(body)
+    post(dispatched("R-2"))
 
 
 def test_a_staff_user_sees_the_reports_charts_drawn_by_the_site(page, site_url, page_requests, page_errors, orders):

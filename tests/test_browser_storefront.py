@@ -11,17 +11,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from orders.models import OrderSummary
-from tests import browser as browsing
-from tests.browser import TIMEOUT_MS, assert_requests_stay_on_site, processed
+from tests.browser import TIMEOUT_MS, assert_requests_stay_on_site, chromium_executable, processed
 
-# The browser fixtures, under the names the tests ask for.
-browser, site_url, page, page_requests, page_errors = (
-    browsing.browser,
-    browsing.site_url,
-    browsing.page,
-    browsing.page_requests,
-    browsing.page_errors,
-)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STATUS_PAGE = re.compile(r"/orders/[0-9a-f-]{36}/$")
@@ -125,4 +116,4 @@ def test_without_chromium_the_browser_tests_fail_saying_how_to_install_it(monkey
     monkeypatch.delenv("CHROMIUM_PATH", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no chromium on it
     with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
-        browsing.chromium_executable()
+        chromium_executable()

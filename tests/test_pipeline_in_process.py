@@ -1,35 +1,16 @@
 """The whole flow with no broker: orders posted to the gateway are placed, charged, shipped and
 cancelled by the three components, each event delivered in-process when its append commits."""
 
-import json
-
 import pytest
-from django.test import Client
 
 from eventstore.consumers import sweep
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
-from shopsite.models import Partner, PartnerAPIKey
 from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 store = EventStore()
-
-
-@pytest.fixture
-def post(settings):
-    settings.CONSUMER_DELIVERY_ON_COMMIT = True
-    partner = Partner.objects.create(name="acme", allowed_sources=["web", "marketplace", "warehouse"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
-
-    def post(body: dict) -> None:
-        answer = Client().post(
-            "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
-        )
-        assert answer.status_code == 202, answer.content
-
-    return post
 
 
 TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
