@@ -452,3 +452,19 @@ def test_every_answer_of_the_read_api_keeps_to_its_schema(flowing, acme, globex,
     settings.API_READ_RATE_PER_MINUTE = 1  # acme has read more than that this minute
     answer(listing, 429, headers=as_acme)
     answer(detail, 429, headers=as_acme, path_parameters={"order_id": "P-1"})
+
+
+def test_a_read_while_the_store_is_unreachable_answers_503_saying_to_try_again(acme, monkeypatch):
+    from django.db import OperationalError
+
+    from shopsite.api import orders as read_api
+    from shopsite.api.errors import STORE_DOWN_FOR_READS
+
+    def unreachable(viewer):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(read_api, "orders_visible_to", unreachable)
+    for path in ("/api/v1/orders", "/api/v1/orders/A-1"):
+        answer = read(path, acme)
+        assert (answer.status_code, answer["Retry-After"]) == (503, "5")
+        assert answer.json() == {"detail": STORE_DOWN_FOR_READS}

@@ -1,4 +1,5 @@
-"""DRF's exception handler, plus one case: the store unreachable answers 503, never 500."""
+"""DRF's exception handler, plus one case: the store unreachable answers 503, never 500 (a post is
+told its data was not stored; a read, to try again)."""
 
 import logging
 
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 STORE_DOWN = "There is a technical problem and the data has not been stored"
+STORE_DOWN_FOR_READS = "There is a technical problem and the data cannot be read now; try again shortly"
 
 logger = logging.getLogger(__name__)
 
@@ -18,5 +20,7 @@ def exception_handler(exc, context):
         # idempotency record. Django drops the broken connection when the request ends, so the
         # next request connects afresh once the database is back.
         logger.error("Store unreachable: %s", exc)
-        return Response({"detail": STORE_DOWN}, status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+        request = context.get("request")
+        detail = STORE_DOWN_FOR_READS if request is not None and request.method in ("GET", "HEAD") else STORE_DOWN
+        return Response({"detail": detail}, status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return drf_exception_handler(exc, context)
