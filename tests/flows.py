@@ -62,3 +62,16 @@ def placed(order_id: str, total: str = "10.00") -> None:
         "payment_token": "tok_ok",
     }
     EventStore().append(f"order-{order_id}", [NewEvent("OrderPlaced", data)], ANY)
+
+
+def read_model_tables() -> dict[str, list[tuple]]:
+    """Every read model's rows, without surrogate ids (a row inserted again gets a new one)."""
+    from django.db.models import AutoField
+
+    from eventstore.projections import registered
+
+    found = {}
+    for model in (model for p in registered() for model in p.models):
+        fields = [f.attname for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
+        found[model.__name__] = list(model.objects.order_by(*fields).values_list(*fields))
+    return found

@@ -1,6 +1,7 @@
 """The production shape on PostgreSQL and Redis: the site under gunicorn, three Celery worker
 processes and beat. Orders posted to the gateway reach the status the rules give, each effect
-once, also when a worker is SIGKILLed midway and another is started."""
+once, also when a worker is SIGKILLed midway and another is started; the workers' projector runs
+bring the read models to the same state as a rebuild from zero."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import redis
 from django.db import connection
 
 from eventstore.models import ParkedMessage
+from eventstore.projections import rebuild, registered
 from eventstore.store import EventStore
+from orders.models import OrderSummary, SalesByDay
 from shopsite.models import Partner, PartnerAPIKey
-from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
+from tests.flows import cancel, dispatched, marketplace_order, read_model_tables, streams, web_order
 from tests.serving import TcpProxy, http, serve, site_environment
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
@@ -111,6 +114,23 @@ def test_orders_through_three_workers_reach_the_status_the_rules_give(env, key, 
         started = time.monotonic()
         wait_until(settled, timeout=SETTLE_TIMEOUT, what="every order to settle")
         settle_seconds = time.monotonic() - started
+
+        def status(order_id: str, token: str) -> str:
+            if order_id in cancelled:
+                return "cancelled"
+            return "payment_declined" if token == "tok_decline" else "dispatched" if order_id in shipped else "paid"
+
+        def projected() -> bool | None:  # the workers' projector runs, on commit and from beat
+            shown = dict(OrderSummary.objects.values_list("order_id", "status"))
+            return all(shown.get(order_id) == status(order_id, token) for order_id, token, _ in orders) or None
+
+        wait_until(projected, timeout=SETTLE_TIMEOUT, what="the order summaries to show every status")
+
+    # Nothing applied twice by the competing projector runs: the read models equal a rebuild.
+    followed = read_model_tables()
+    rebuild(*registered())
+    assert read_model_tables() == followed
+    assert sum(row.orders for row in SalesByDay.objects.all()) == ORDERS
 
     assert not ParkedMessage.objects.exists(), list(ParkedMessage.objects.values("group", "reason")[:5])
     for order_id, _, _ in orders:  # each effect once: no doubled event anywhere in the flow

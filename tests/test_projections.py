@@ -233,7 +233,8 @@ def test_a_commit_runs_its_projectors_in_process(settings):
 def test_projector_runs_are_routed_to_the_projections_queue():
     from shopsite.celery import app
 
-    assert app.amqp.router.route({}, "eventstore.tasks.project", args=("sales_by_day",))["queue"].name == "projections"
+    for task in ("eventstore.tasks.project", "eventstore.tasks.rebuild_projection"):
+        assert app.amqp.router.route({}, task, args=("sales_by_day",))["queue"].name == "projections"
 
 
 def test_a_failing_projector_does_not_fail_the_commit_in_process(settings, monkeypatch, caplog):

@@ -2,14 +2,13 @@
 rebuild from zero gives the same tables as following the log batch by batch."""
 
 import pytest
-from django.db.models import AutoField
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore.projections import rebuild, registered, run
 from eventstore.store import ANY, EventStore, NewEvent
 from orders.projections import OrderSummaryProjector
-from tests.flows import cancel, dispatched, web_order
+from tests.flows import cancel, dispatched, read_model_tables, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,15 +60,6 @@ histories = st.lists(
 )
 
 
-def tables() -> dict[str, list[tuple]]:
-    """Every read model's rows, without surrogate ids (a row inserted again gets a new one)."""
-    found = {}
-    for model in (model for p in registered() for model in p.models):
-        fields = [f.attname for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
-        found[model.__name__] = list(model.objects.order_by(*fields).values_list(*fields))
-    return found
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=histories, batch=st.integers(1, 5), prefix=st.uuids())
 def test_a_rebuild_from_zero_equals_following_the_log(history, batch, prefix):
@@ -83,10 +73,10 @@ def test_a_rebuild_from_zero_equals_following_the_log(history, batch, prefix):
                 run(projector, batch=batch)
     for projector in registered():
         run(projector, batch=batch)
-    followed = tables()
+    followed = read_model_tables()
     for projector in registered():
         rebuild(projector, batch=batch + 3)
-    assert tables() == followed
+    assert read_model_tables() == followed
 
 
 def test_an_order_through_the_whole_flow_shows_in_every_read_model(post):
