@@ -48,8 +48,10 @@ class RowProjector(Projector):
     """A read model of rows, each folded from the events about it (an order, a day, a product).
 
     A batch loads the rows its events touch in one query, folds the events into them in memory, in
-    order, and writes the changed rows back in one upsert: a rebuild costs three statements per
+    order, and writes the changed rows back in one upsert: a rebuild costs a few statements per
     batch, not one per event. `key_fields` must be the model's primary key or unique together.
+    An event that changes several rows (an order's products) names them in `keys` and is folded
+    into each by `fold_row`.
     """
 
     model: ClassVar[type[models.Model]]
@@ -133,19 +135,16 @@ def _upsert(model: type[models.Model], key_fields: tuple[str, ...], rows: list[d
     quote = connection.ops.quote_name
     table, columns = quote(model._meta.db_table), tuple(quote(f.column) for f in fields)
     keys = tuple(quote(model._meta.get_field(name).column) for name in key_fields)
+    one_row = _upsert_sql(table, columns, keys, "VALUES (" + ", ".join(["%s"] * len(columns)) + ")")
     with connection.wrap_database_errors:
         connection.ensure_connection()
         if connection.vendor != "postgresql":
             with connection.cursor() as cursor:
-                cursor.executemany(
-                    _upsert_sql(table, columns, keys, "VALUES (" + ", ".join(["%s"] * len(columns)) + ")"), values
-                )
+                cursor.executemany(one_row, values)
             return
         with psycopg.Cursor(connection.connection) as cursor:
             if len(values) < COPY_FROM_ROWS:
-                cursor.executemany(
-                    _upsert_sql(table, columns, keys, "VALUES (" + ", ".join(["%s"] * len(columns)) + ")"), values
-                )
+                cursor.executemany(one_row, values)
                 return
             # The staging table lives as long as the session; its name changes with the columns.
             names = ", ".join(columns)
