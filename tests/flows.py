@@ -1,5 +1,6 @@
-"""One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, and the
-event types its streams hold afterwards. Shared by the end-to-end tests and bench/pipeline.py."""
+"""One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, the event
+types its streams hold afterwards, an OrderPlaced appended straight to the store, and the read
+models' rows. Shared by the end-to-end and read-side tests and bench/pipeline.py."""
 
 from eventstore.store import ANY, EventStore, NewEvent
 

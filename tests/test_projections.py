@@ -281,3 +281,14 @@ def test_a_rolled_back_append_leaves_a_hole_a_projector_runs_past():
     assert run(sales) is Ran.CAUGHT_UP
     assert revenue() == (2, "20.00")
     assert checkpoint() == store.head()
+
+
+def test_the_sweep_asks_only_for_projectors_with_events_after_their_checkpoint(settings):
+    from eventstore.projections import sweep
+
+    placed("A-1")
+    order_types = {p.name for p in registry.registered() if "OrderPlaced" in p.event_types}
+    assert {p.name for p in projections.pending_projectors(registry.registered())} == order_types
+    assert sweep() == len(order_types)  # no broker: the runs happen here
+    assert revenue() == (1, "10.00")
+    assert sweep() == 0  # caught up: an idle shop sends nothing

@@ -28,7 +28,7 @@ from eventstore.projections.projectors import (
     register,
     registered,
 )
-from eventstore.projections.runner import ProjectorBusy, Ran, RebuildRunning, rebuild, run
+from eventstore.projections.runner import ProjectorBusy, Ran, RebuildRunning, pending_projectors, rebuild, run
 from eventstore.projections.status import ProjectorStatus, status
 from eventstore.projections.transport import request_run, run_after_commit, sweep
 
@@ -41,6 +41,7 @@ __all__ = [
     "RebuildRunning",
     "RowProjector",
     "matching",
+    "pending_projectors",
     "projector",
     "rebuild",
     "register",

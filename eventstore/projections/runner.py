@@ -129,6 +129,19 @@ def _no_cyclic_garbage_collection() -> Iterator[None]:
             gc.enable()
 
 
+def pending_projectors(projectors: list[Projector]) -> list[Projector]:
+    """Those of `projectors` with events of their types after their checkpoint: a scan of one
+    log entry each, without the data."""
+    states = ProjectorState.objects.in_bulk([p.name for p in projectors])
+    store, behind = EventStore(), []
+    for projector in projectors:
+        state = states.get(projector.name)
+        after = Checkpoint(state.transaction_id, state.position) if state else START
+        if store.scan_all(after=after, event_types=projector.event_types, limit=1):
+            behind.append(projector)
+    return behind
+
+
 def run_requested_key(name: str) -> str:
     """The cache key that says a run of the projector is queued and has not started."""
     return f"eventstore:projection-requested:{name}"

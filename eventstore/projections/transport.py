@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from eventstore import wakeups
 from eventstore.projections.projectors import Projector, matching, registered
-from eventstore.projections.runner import Ran, run, run_requested_key
+from eventstore.projections.runner import Ran, pending_projectors, run, run_requested_key
 from eventstore.store import Appended
 
 logger = logging.getLogger("eventstore.projections")
@@ -49,10 +49,12 @@ def request_run(projector: Projector, *, force: bool = False) -> None:
 
 
 def sweep() -> int:
-    """Ask for a run of every projector (beat runs this); how many were asked for."""
-    for projector in registered():
+    """Ask for a run of every projector with events after its checkpoint (beat runs this); how
+    many were asked for. An idle shop sends no task."""
+    behind = pending_projectors(registered())
+    for projector in behind:
         request_run(projector, force=True)
-    return len(registered())
+    return len(behind)
 
 
 class _Running(threading.local):

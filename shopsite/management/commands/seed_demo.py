@@ -17,7 +17,9 @@ from tqdm import tqdm
 
 from eventstore.store import EventStore
 from shopsite.gateway import INPUT_STREAM, receive_message
-from shopsite.models import Partner, Product
+from shopsite.models import Partner
+from shopsite.storefront.catalog import CatalogItem, active_products
+from shopsite.storefront.ordering import OrderRequest, ShippingAddress, web_order_message
 
 PARTNER = "demo"
 SOURCES = ["web", "marketplace", "warehouse"]
@@ -55,7 +57,7 @@ class Command(BaseCommand):
         if store.stream_version(INPUT_STREAM) >= 0:
             self.stdout.write("The store already holds input messages: no demo history seeded.")
             return
-        products = list(Product.objects.filter(active=True).order_by("sku"))
+        products = sorted(active_products(), key=lambda item: item.sku)
         if not products:
             raise CommandError("No active product: load the catalog first (manage.py loaddata demo_catalog).")
         partner, _ = Partner.objects.get_or_create(name=PARTNER, defaults={"allowed_sources": SOURCES})
@@ -77,7 +79,7 @@ class Command(BaseCommand):
         )
 
 
-def demo_history(products: list[Product], rng: random.Random) -> list[DemoMessage]:
+def demo_history(products: list[CatalogItem], rng: random.Random) -> list[DemoMessage]:
     """The demo's raw messages in posting order: the orders, then cancels, dispatches, deliveries."""
     orders, cancels, dispatches, deliveries = [], [], [], []
     for number in range(1, ORDERS + 1):
@@ -103,22 +105,20 @@ def demo_history(products: list[Product], rng: random.Random) -> list[DemoMessag
     return orders + cancels + dispatches + deliveries
 
 
-def _web_order(order_id: str, customer: tuple, lines: list[tuple[Product, int]], token: str) -> dict:
+def _web_order(order_id: str, customer: tuple, lines: list[tuple[CatalogItem, int]], token: str) -> dict:
+    # The storefront's own message, as a customer at the order form would send it.
     name, email, city, country = customer
-    return {
-        "applies": "order",
-        "source": "web",
-        "profile": "customer",
-        "order_id": order_id,
-        "customer": {"email": email, "name": name},
-        "lines": [{"sku": p.sku, "quantity": q, "unit_price": str(p.unit_price)} for p, q in lines],
-        "currency": lines[0][0].currency,
-        "shipping_address": {"line1": "1 Demo Street", "city": city, "postcode": "00100", "country": country},
-        "payment": {"method": "card", "token": token},
-    }
+    request = OrderRequest(
+        customer_name=name,
+        customer_email=email,
+        shipping_address=ShippingAddress("1 Demo Street", city, "00100", country),
+        quantities={item.sku: quantity for item, quantity in lines},
+        payment_token=token,
+    )
+    return web_order_message(order_id, request, {item.sku: item for item, _ in lines})
 
 
-def _marketplace_order(order_id: str, customer: tuple, lines: list[tuple[Product, int]], token: str) -> dict:
+def _marketplace_order(order_id: str, customer: tuple, lines: list[tuple[CatalogItem, int]], token: str) -> dict:
     name, email, city, country = customer
     return {
         "applies": "order",
