@@ -22,7 +22,7 @@
 | CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
 | CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
 | PROJECTIONS_ON_COMMIT | on (a commit runs the projectors of its events) |
-| PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector this often) |
+| PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector behind this often) |
 | CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
 """

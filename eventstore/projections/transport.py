@@ -2,7 +2,8 @@
 
 With a broker, a commit asks for a run of each projector it concerns (`eventstore.tasks.project`,
 on the `projections` queue), unless one is queued and not started (`eventstore.wakeups`); beat
-asks for every projector each PROJECTIONS_SWEEP_SECONDS, so a lost request costs that long.
+asks, each PROJECTIONS_SWEEP_SECONDS, for every projector with events after its checkpoint, so a
+lost request costs that long.
 With no broker (`make run`) the projectors run in the committing thread, once its commit is done.
 """
 
