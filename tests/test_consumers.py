@@ -209,6 +209,18 @@ def test_a_drain_keeps_its_checkpoint_before_a_message_waiting_out_its_backoff(s
     assert len(payments("A-1")) == 1
 
 
+def test_a_drain_keeps_its_checkpoint_before_a_waiting_message_of_an_earlier_page(settings):
+    """Found by bench/soak.py: a later page's settled events moved the checkpoint past a message of
+    an earlier page that was waiting out its backoff, and it was never tried again."""
+    settings.CONSUMER_PARTITIONS = 1
+    group = billing(Handler(RuntimeError("provider down")), retry_base_seconds=600)
+    failing, later = received("A-1"), received("A-2")
+    drain(group, 0, page=1)
+    assert ProcessedEvent.objects.filter(event_id=later).exists()  # the next page was handled
+    assert ConsumerPartition.objects.get().position < store.get(failing).position
+    assert pending_partitions(group) == [0]
+
+
 def test_a_drain_moves_past_parked_messages(settings):
     settings.CONSUMER_PARTITIONS = 1
     group = billing(Handler(PermanentFailure("bad")))

@@ -73,6 +73,7 @@ def drain_requested_key(group_name: str, partition: int) -> str:
 def _drain_leased(group_: ConsumerGroup, row: ConsumerPartition, *, deadline: float, page: int) -> bool:
     store = EventStore()
     cursor = Checkpoint(row.transaction_id, row.position)
+    held = False  # a message of an earlier page is open: the checkpoint stays before it
     while True:
         # The whole group's log is scanned without its data; only this partition's unsettled
         # events are read whole.
@@ -86,7 +87,8 @@ def _drain_leased(group_: ConsumerGroup, row: ConsumerPartition, *, deadline: fl
         for event in unsettled:
             if event.event_id not in open_ and handle(group_, event, unsettled=True) is not None:
                 open_.add(event.event_id)  # failed: it comes back after its backoff
-        _advance(row, entries, open_)
+        _advance(row, [] if held else entries, open_)  # [] renews the lease only
+        held = held or bool(open_)
         if len(entries) < page:
             return False
         cursor = entries[-1].checkpoint
