@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.db import IntegrityError
 
@@ -103,8 +104,12 @@ def receive_message(
     store = store or EventStore()
     if idempotency_key is None:
         store.append(INPUT_STREAM, [event], ANY)  # one autocommit statement
-        return Receipt(event.event_id)
-    return _receive_once(store, event, caller=caller, key=idempotency_key, digest=_digest(body))
+        receipt = Receipt(event.event_id)
+    else:
+        receipt = _receive_once(store, event, caller=caller, key=idempotency_key, digest=_digest(body))
+    # The stored message's id is its flow's correlation id: the rest of the request logs with it.
+    structlog.contextvars.bind_contextvars(correlation_id=str(receipt.message_id))
+    return receipt
 
 
 def _receive_once(store: EventStore, event: NewEvent, *, caller: Partner, key: str, digest: str) -> Receipt:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from eventstore.consumers.groups import ConsumerGroup, PermanentFailure
@@ -33,8 +34,16 @@ def handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool = Fal
     (`unsettled`: the caller has just checked that it has not).
 
     Returns the seconds to wait before the next attempt when the handler failed transiently, else
-    None (handled now or before, or parked).
+    None (handled now or before, or parked). Whatever is logged meanwhile carries the group, the
+    event's id and its flow's correlation id.
     """
+    with structlog.contextvars.bound_contextvars(
+        group=group_.name, event_id=str(event.event_id), correlation_id=event.correlation_id
+    ):
+        return _handle(group_, event, unsettled=unsettled)
+
+
+def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> float | None:
     if not group_.accepts(event):
         # Acknowledged unhandled. (A drain passes such events over without even this row: its
         # checkpoint moves past them.)
@@ -49,6 +58,7 @@ def handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool = Fal
     except Exception as error:  # noqa: BLE001 - any other failure is transient by contract: kept, retried, parked
         logger.warning("%s failed on %s %s", group_.name, event.event_type, event.event_id, exc_info=True)
         return _failed(group_, event, error)
+    logger.debug("%s handled %s %s", group_.name, event.event_type, event.event_id)
     return None
 
 

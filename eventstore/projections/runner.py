@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from django.db import transaction
 
 from eventstore import wakeups
@@ -61,6 +62,11 @@ class _LeaseLost(Exception):
 
 def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran:
     """Apply what the log holds after the projector's checkpoint: for about `seconds` at most."""
+    with structlog.contextvars.bound_contextvars(projector=projector.name):  # on whatever it logs
+        return _run(projector, seconds=seconds, batch=batch)
+
+
+def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
     holder = uuid.uuid4().hex
     if not _lease(projector, holder):
         return Ran.BUSY
