@@ -112,6 +112,9 @@ def setup_django(url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "shopsite.settings"
     # These benches measure the store and its readers: no component reacts to what they append.
     os.environ["CONSUMER_DELIVERY_ON_COMMIT"] = "0"
+    # Benchmarks talk plain http to the site (test client, gunicorn): no redirect to https.
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ["STATIC_MANIFEST"] = "0"  # nor collectstatic: static files keep their names
     # Benchmarks run without collectstatic; whitenoise would warn at every request.
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
     import django
@@ -189,6 +192,14 @@ def median(values: Sequence[float]) -> float:
 def p95(values: Sequence[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value at `fraction` (0.5, 0.99) of `values`, nearest rank; nan when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 def per_second(count: int, seconds: Sequence[float]) -> float:

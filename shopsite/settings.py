@@ -25,14 +25,33 @@
 | PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector behind this often) |
 | CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
+| SECURE_SSL_REDIRECT | on when DEBUG is off (http is redirected to https; /healthz, /metrics exempt) |
+| SESSION_COOKIE_SECURE | on when DEBUG is off (the session cookie only over https) |
+| CSRF_COOKIE_SECURE  | on when DEBUG is off (the CSRF cookie only over https) |
+| SECURE_HSTS_SECONDS | 31536000 when DEBUG is off, else 0 (Strict-Transport-Security max-age) |
+| SECURE_HSTS_INCLUDE_SUBDOMAINS | on when DEBUG is off |
+| SECURE_HSTS_PRELOAD | on when DEBUG is off (the header allows the domain on browsers' preload lists) |
+| SECURE_PROXY_SSL_HEADER | none; a header, e.g. X-Forwarded-Proto, whose "https" Django trusts from anyone |
+| CSRF_TRUSTED_ORIGINS | none; e.g. https://shop.example.com (origins allowed to post forms) |
+| TRUSTED_PROXY_COUNT | 0 (reverse proxies in front of the site that append to X-Forwarded-For) |
+| LOGIN_FAILURE_LIMIT | 5 (failed logins of an address or a username before a lockout) |
+| LOGIN_LOCKOUT_MINUTES | 15 (how long a lockout lasts) |
+| STATIC_ROOT         | <project>/staticfiles (where collectstatic writes) |
+| STATIC_MANIFEST     | on (static files under content-hashed names from collectstatic's manifest) |
+| WORKER_CONCURRENCY  | 2 (pool processes of each `celery worker`) |
+| CELERY_BEAT_SCHEDULE_FILE | <temp dir>/shop-celerybeat-schedule (beat's last-run times) |
 """
 
+import tempfile
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from shopsite.observability.logs import environment_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +76,8 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "eventstore",
     "shopsite",
     "orders",
@@ -65,6 +86,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "shopsite.observability.middleware.RequestObservabilityMiddleware",  # first: every answer counted, with its id
+    # Before anything reads a body: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 unread (S6).
+    "shopsite.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +97,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shopsite.urls"
@@ -184,6 +211,13 @@ BILLING_PAYMENT_GATEWAY = env.str("BILLING_PAYMENT_GATEWAY", default="billing.pa
 # A task that runs longer than the visibility timeout is delivered again; handlers are
 # idempotent (tracking rows), so that costs time, never a second effect.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Pool processes of a `celery worker` (the Procfile's `worker`), each with its own database connection.
+CELERY_WORKER_CONCURRENCY = env.int("WORKER_CONCURRENCY", default=2)
+# Beat's record of when it last sent each periodic task: every schedule here is an interval, so
+# losing it costs nothing; kept out of the project's folder (which may be read-only).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILE", default=str(Path(tempfile.gettempdir()) / "shop-celerybeat-schedule")
+)
 
 # --- Cache ------------------------------------------------------------------------------------
 
@@ -225,6 +259,66 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Security: HTTPS, cookies, content security policy -------------------------------------------
+
+# With DEBUG off the site is served over HTTPS only, by default; tests and a local run over plain
+# http turn these off (pyproject's pytest-env, tests/serving.site_environment).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers, container health checks and Prometheus ask over plain http, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a TLS-terminating proxy, gunicorn already takes X-Forwarded-Proto from the addresses in
+# FORWARDED_ALLOW_IPS (gunicorn.conf.py). This opt-in makes Django trust the header itself, from
+# anyone: only when the proxy always sets it and nothing else reaches the site.
+if proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_ssl_header.upper().replace("-", "_"), "https")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies in front of the site, each appending the address it received a request from to
+# X-Forwarded-For. 0: the client is the connection's peer and the header is ignored (a client can
+# write anything in it). See shopsite/client_address.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Every page loads scripts, styles, images and fonts from the site itself and nothing inline
+# (django-csp). Django's admin writes one inline <style> on a change list with no actions
+# (admin/change_list.html: "#changelist table thead th:first-child {width: inherit}"): its hash
+# is allowed, and nothing else. The browser test tests/security/test_content_security_policy.py
+# loads every kind of page under this policy and fails on any violation.
+ADMIN_CHANGE_LIST_STYLE_HASH = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", ADMIN_CHANGE_LIST_STYLE_HASH],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- Admin login lockout (django-axes) ----------------------------------------------------------
+
+# AxesStandaloneBackend first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# A client address that fails this often, or a username that fails this often from anywhere, is
+# locked out for LOGIN_LOCKOUT_MINUTES; a success clears the address's failures.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The address comes from the connection, or from X-Forwarded-For only behind TRUSTED_PROXY_COUNT
+# proxies; never from a header a client can set (axes would use django-ipware's, if installed).
+AXES_CLIENT_IP_CALLABLE = "shopsite.client_address.client_address"
+
 # --- Auth, i18n, static -----------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -240,15 +334,29 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# collectstatic writes each file under a name with its content's hash, and a gzip copy, so
+# whitenoise serves them cached for ever. Rendering a page then needs collectstatic's manifest
+# (with DEBUG off): the test suite, which does not collect, sets STATIC_MANIFEST=0; DEBUG on
+# (`make run`) serves the files under their own names from the apps' folders either way.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=True)
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# Every process logs one JSON object per line (LOG_FORMAT=console for people; the default with
+# DEBUG), at LOG_LEVEL: see shopsite/observability/logs.py.
+LOGGING_CONFIG = "shopsite.observability.logs.configure"
+LOGGING = environment_logging_config(env)
+
+# --- Observability ------------------------------------------------------------------------------
+
+# GET /metrics answers staff users, and clients whose own address (REMOTE_ADDR: never
+# X-Forwarded-For, which the client writes) is in one of these networks, e.g.
+# METRICS_ALLOWED_IPS=10.0.0.0/8,::1. None by default, not even loopback: behind a reverse proxy
+# on the same host every client reaches the site from a loopback address.
+METRICS_ALLOWED_IPS = tuple(ip_network(value, strict=False) for value in env.list("METRICS_ALLOWED_IPS", default=[]))

@@ -42,12 +42,51 @@ def free_port() -> int:
 
 
 def site_environment(**settings: str) -> dict[str, str]:
-    """The environment of a site process: these settings and nothing inherited but PATH."""
+    """The environment of a site process: these settings and nothing inherited but PATH.
+
+    Tests reach the site over plain http, so the HTTPS-only defaults of DEBUG off are turned off, and
+    do not run collectstatic, so static files keep their names (no manifest)."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DJANGO_SETTINGS_MODULE": "shopsite.settings",
         "SECRET_KEY": "test-only-not-secret",
         "PYTHONUNBUFFERED": "1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "STATIC_MANIFEST": "0",
+        **settings,
+    }
+
+
+def session_database_url() -> str:
+    """DATABASE_URL of the test session's PostgreSQL database, for processes the test starts."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    database = connection.settings_dict
+    user = quote(database["USER"], safe="")
+    return f"postgres://{user}@127.0.0.1:{database['PORT'] or 5432}/{database['NAME']}"
+
+
+PRODUCTION_ENV_EXAMPLE = ROOT / "deploy" / "production.env.example"
+
+
+def production_environment(**settings: str) -> dict[str, str]:
+    """The production environment, as `deploy/production.env.example` writes it down (its empty
+    SECRET_KEY filled with a fresh one), with these settings on top, and PATH."""
+    from django.core.management.utils import get_random_secret_key
+
+    written = {}
+    for line in PRODUCTION_ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            written[name.strip()] = value.strip()
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **written,
+        "SECRET_KEY": written.get("SECRET_KEY") or get_random_secret_key(),
         **settings,
     }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.urls import reverse
 
 from shopsite.celery import app as celery_app
@@ -84,7 +85,7 @@ def test_ensure_staff_user_creates_a_superuser_that_can_open_the_admin(client, m
     monkeypatch.setenv("SHOP_ADMIN_PASSWORD", "correct-horse-battery")
     call_command("ensure_staff_user")
     assert "admin / correct-horse-battery" in capsys.readouterr().out
-    assert client.login(username="admin", password="correct-horse-battery")
+    assert client.login(request=HttpRequest(), username="admin", password="correct-horse-battery")
     assert client.get("/admin/").status_code == 200
     call_command("ensure_staff_user", username="admin")  # a second run updates, never duplicates
     assert "updated" in capsys.readouterr().out

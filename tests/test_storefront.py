@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from eventstore.store import EventStore
@@ -250,7 +251,7 @@ def test_the_order_form_with_a_wrong_csrf_token_is_refused(catalog):
 def test_a_cross_site_post_carrying_a_valid_session_is_refused(catalog):
     User.objects.create_user("ann", password="pass-word-1234")
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="ann", password="pass-word-1234")
+    assert client.login(request=HttpRequest(), username="ann", password="pass-word-1234")  # axes: a request
     token = csrf_token_of(client)
 
     # Another site's page posts to the shop: the browser sends the shop's cookies and its own Origin.
