@@ -13,6 +13,13 @@ from eventstore.aggregate import Aggregate
 
 ACCEPTED_CURRENCIES = frozenset({"EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "JPY"})
 MAX_ORDER_ID_LENGTH = 100
+# What an order may carry is bounded by what the read models hold (orders.models, shipping.models):
+# a value past a column would stop its projector at that event, every later order waiting behind it.
+MAX_TEXT_LENGTH = 200  # the customer's name, an address line, the city, the postcode
+MAX_EMAIL_LENGTH = 254
+MAX_SKU_LENGTH = 100
+MAX_QUANTITY = 1_000_000  # a line's; product sales add them up in a 32-bit column
+MAX_TOTAL = Decimal("999999999999.99")  # the order summary's total: 14 digits, 2 of them cents
 DISPATCHED_REASON = "The order has already been dispatched."
 
 
@@ -87,6 +94,31 @@ class PlaceOrder:
                 raise InvalidOrder(f"Line {line.sku!r}: the unit price cannot be negative ({line.unit_price}).")
         if self.currency not in ACCEPTED_CURRENCIES:
             raise InvalidOrder(f"Unknown currency {self.currency!r}.")
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        """Every value fits the read models: texts, quantities, cents and the total."""
+        texts = {
+            "the customer's name": (self.customer.name, MAX_TEXT_LENGTH),
+            "the customer's email": (self.customer.email, MAX_EMAIL_LENGTH),
+            "the address line": (self.shipping_address.line1, MAX_TEXT_LENGTH),
+            "the city": (self.shipping_address.city, MAX_TEXT_LENGTH),
+            "the postcode": (self.shipping_address.postcode, MAX_TEXT_LENGTH),
+            **{f"the SKU of line {n + 1}": (line.sku, MAX_SKU_LENGTH) for n, line in enumerate(self.lines)},
+        }
+        for what, (text, limit) in texts.items():
+            if len(text) > limit:
+                raise InvalidOrder(f"{what[0].upper()}{what[1:]} is longer than {limit} characters.")
+        country = self.shipping_address.country
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise InvalidOrder("The country must be a two-letter code (ISO 3166), such as IT.")
+        for n, line in enumerate(self.lines, start=1):
+            if line.quantity > MAX_QUANTITY:
+                raise InvalidOrder(f"Line {n}: the quantity must be at most {MAX_QUANTITY}.")
+            if line.unit_price.as_tuple().exponent < -2:
+                raise InvalidOrder(f"Line {n}: the unit price has more than two decimal places.")
+        if self.total > MAX_TOTAL:
+            raise InvalidOrder(f"The total is over {MAX_TOTAL}.")
 
     @property
     def total(self) -> Decimal:

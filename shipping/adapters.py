@@ -14,6 +14,9 @@ from eventstore.consumers import PermanentFailure
 from .domain import DeliverShipment, DispatchShipment
 
 MAX_ORDER_ID_LENGTH = 100
+# The carrier and tracking number are shown from the read models' 200-character columns; a longer
+# one would stop their projectors at that event.
+MAX_TEXT_LENGTH = 200
 
 
 def command_for(*, applies: str, source: str, body: dict[str, Any]) -> DispatchShipment | DeliverShipment | None:
@@ -50,4 +53,6 @@ def _text(body: dict[str, Any], name: str) -> str:
         raise PermanentFailure(f"Field {name!r} must be a string, not {type(value).__name__}.")
     if not value.strip():
         raise PermanentFailure(f"Field {name!r} must not be empty.")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise PermanentFailure(f"Field {name!r} is longer than {MAX_TEXT_LENGTH} characters.")
     return value

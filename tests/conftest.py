@@ -35,7 +35,8 @@ def _fresh_rate_limits():
 @pytest.fixture
 def post(settings):
     """Post raw messages to the gateway over HTTP as partner "acme" (web, marketplace, warehouse),
-    with the whole flow in-process: each commit delivered to the groups and run by the projectors."""
+    with the whole flow in-process: each commit delivered to the groups and run by the projectors.
+    Each post returns the stored message's id."""
     from django.test import Client
 
     from shopsite.models import Partner, PartnerAPIKey
@@ -44,10 +45,11 @@ def post(settings):
     partner = Partner.objects.create(name="acme", allowed_sources=["web", "marketplace", "warehouse"])
     _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
 
-    def post(body: dict) -> None:
+    def post(body: dict) -> str:
         answer = Client().post(
             "/shop/api/v1", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
         )
         assert answer.status_code == 202, answer.content
+        return answer.json()["message_id"]
 
     return post

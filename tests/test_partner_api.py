@@ -416,7 +416,7 @@ CONFORMANCE = [
 
 def test_every_answer_of_the_read_api_keeps_to_its_schema(flowing, acme, globex, settings):
     """Each documented answer but 503, on real orders (nulls, decimals, links), validated by schemathesis.
-    tests/test_api_schema.py also runs generated requests, valid and not, over the whole schema."""
+    tests/security/test_schemathesis.py also runs generated requests, valid and not, over the whole schema."""
     post(acme, web_order("P-1", "tok_ok"))
     post(acme, dispatched("P-1"))
     post(acme, web_order("P-2", "tok_decline"))

@@ -8,12 +8,12 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from eventstore import consumers
-from eventstore.admin.log import NeverWrites, event_list_link
+from eventstore.admin.log import FilterLookupsOnly, NeverWrites, event_list_link
 from eventstore.models import ParkedMessage
 
 
 @admin.register(ParkedMessage)
-class ParkedMessageAdmin(NeverWrites, admin.ModelAdmin):
+class ParkedMessageAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
     """The messages consumer groups gave up on, with the reason; replay or skip them, never edit."""
 
     list_display = ("group", "event_type", "stream_id", "event", "failures", "short_reason", "parked_at")

@@ -15,13 +15,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from eventstore import consumers, projections
-from eventstore.admin.log import NeverWrites
+from eventstore.admin.log import FilterLookupsOnly, NeverWrites
 from eventstore.models import ProjectorState
 
 
-class ReadModelAdmin(NeverWrites, admin.ModelAdmin):
+class ReadModelAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
     """A read model in the admin: shown, never written (its projector writes it; rebuild it from
-    the processing page)."""
+    the processing page), filtered only as its list filters offer."""
 
     actions = None
     show_facets = admin.ShowFacets.NEVER
