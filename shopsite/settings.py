@@ -21,6 +21,7 @@
 | CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
 | CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
 | CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
+| CONSUMER_RETRY_BASE_SECONDS | 1 (the first retry's backoff; it doubles at each failure) |
 | PROJECTIONS_ON_COMMIT | on (a commit runs the projectors of its events) |
 | PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector behind this often) |
 | CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
@@ -40,6 +41,9 @@
 | STATIC_MANIFEST     | on (static files under content-hashed names from collectstatic's manifest) |
 | WORKER_CONCURRENCY  | 2 (pool processes of each `celery worker`) |
 | CELERY_BEAT_SCHEDULE_FILE | <temp dir>/shop-celerybeat-schedule (beat's last-run times) |
+| LOG_FORMAT          | json, or console when DEBUG is on (console: for people) |
+| METRICS_ALLOWED_IPS | none (addresses or CIDR networks that may read /metrics without signing in) |
+| PROMETHEUS_MULTIPROC_DIR | none (a directory where gunicorn's workers add up their metrics) |
 """
 
 import tempfile
@@ -201,6 +205,9 @@ CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=Tr
 # Each commit asks for a run of the projectors of its events (with no broker they run at once, in
 # the committing thread); off, beat's sweep alone runs them (tests turn it on where needed).
 PROJECTIONS_ON_COMMIT = env.bool("PROJECTIONS_ON_COMMIT", default=True)
+# A message whose handler fails transiently is tried again after this many seconds, then twice as
+# long each time (1, 2, 4, 8 s), and parked at the fifth failure (a group may set its own).
+CONSUMER_RETRY_BASE_SECONDS = env.float("CONSUMER_RETRY_BASE_SECONDS", default=1.0)
 # A group's work is split in this many partitions, each drained by one worker at a time.
 CONSUMER_PARTITIONS = env.int("CONSUMER_PARTITIONS", default=4)
 # A queued drain is marked in the cache, so commits meanwhile do not queue another; the mark

@@ -7,15 +7,16 @@ from tests.browser import browser, page, page_errors, page_requests, site_url  #
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgresql` need PostgreSQL; on SQLite they are deselected and counted."""
+    """Tests marked `postgresql` need PostgreSQL: on SQLite they are deselected and counted. Tests
+    marked `sqlite_pass` bring an SQLite database of their own: they run in the SQLite pass only,
+    the PostgreSQL pass being busy enough with real processes."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgresql")]
+    other_pass = "sqlite_pass" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "postgresql"
+    deselected = [item for item in items if item.get_closest_marker(other_pass)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+        items[:] = [item for item in items if not item.get_closest_marker(other_pass)]
 
 
 @pytest.fixture(autouse=True)

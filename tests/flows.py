@@ -1,8 +1,9 @@
 """One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, the event
-types its streams hold afterwards, an OrderPlaced appended straight to the store, and the read
-models' rows. Shared by the end-to-end and read-side tests and bench/pipeline.py."""
+types its streams hold afterwards and whether they are what the rules give, an OrderPlaced
+appended straight to the store, and the read models' rows. Shared by the end-to-end, read-side
+and fault tests and bench/pipeline.py."""
 
-from eventstore.store import ANY, EventStore, NewEvent
+from eventstore.store import ANY, AppendResult, EventStore, NewEvent
 
 
 def web_order(order_id: str, token: str) -> dict:
@@ -49,8 +50,30 @@ def streams(order_id: str) -> tuple[list[str], list[str], list[str]]:
     return tuple([e.event_type for e in store.read_stream(f"{c}-{order_id}")] for c in ("order", "payment", "shipment"))
 
 
-def placed(order_id: str, total: str = "10.00") -> None:
-    """An OrderPlaced appended straight to the store (no component involved), for read-side tests."""
+def shows_what_the_rules_give(order_id: str, token: str, *, cancelled: bool, shipped: bool) -> bool:
+    """Whether the order's streams hold exactly the events the rules give (DESIGN 6.3), once
+    settled: each once, in order. `cancelled`: a cancel was posted before any dispatch; `shipped`:
+    the warehouse dispatched it."""
+    order, payment, shipment = streams(order_id)
+    paid = token != "tok_decline"
+    if cancelled:
+        return (
+            order == ["OrderPlaced", "OrderCancelled"]
+            and payment == (["PaymentCaptured", "PaymentRefunded"] if paid else ["PaymentDeclined"])
+            and shipment in (["ShipmentCancelled"], ["ShipmentRequested", "ShipmentCancelled"])
+            and (paid or shipment == ["ShipmentCancelled"])
+        )
+    return (
+        order == ["OrderPlaced"]
+        and payment == (["PaymentCaptured"] if paid else ["PaymentDeclined"])
+        and shipment
+        == (["ShipmentRequested", "ShipmentDispatched"] if shipped else ["ShipmentRequested"] if paid else [])
+    )
+
+
+def placed(order_id: str, total: str = "10.00", *, token: str = "tok_ok", flow: str | None = None) -> AppendResult:
+    """An OrderPlaced appended straight to the store (no gateway or orders component involved);
+    `flow`: its correlation id (else its own id)."""
     data = {
         "order_id": order_id,
         "partner": "acme",
@@ -60,9 +83,10 @@ def placed(order_id: str, total: str = "10.00") -> None:
         "currency": "EUR",
         "total": total,
         "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
-        "payment_token": "tok_ok",
+        "payment_token": token,
     }
-    EventStore().append(f"order-{order_id}", [NewEvent("OrderPlaced", data)], ANY)
+    metadata = {"correlation_id": flow} if flow else {}
+    return EventStore().append(f"order-{order_id}", [NewEvent("OrderPlaced", data, metadata)], ANY)
 
 
 def read_model_tables() -> dict[str, list[tuple]]:

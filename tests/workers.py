@@ -74,9 +74,11 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[Proces
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], name: str, *, concurrency: int = 1) -> Iterator[Process]:
-    """A worker serving every queue, with `concurrency` pool processes."""
-    args = ["worker", "--loglevel=WARNING", f"--concurrency={concurrency}", "-Q", QUEUES, "-n", f"{name}@%h"]
+def celery_worker(
+    env: dict[str, str], name: str, *, concurrency: int = 1, loglevel: str = "WARNING"
+) -> Iterator[Process]:
+    """A worker serving every queue, with `concurrency` pool processes (INFO logs each task received)."""
+    args = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", QUEUES, "-n", f"{name}@%h"]
     with _process(name, [*args, "--without-gossip", "--without-mingle", "--without-heartbeat"], env) as worker:
         yield worker
 

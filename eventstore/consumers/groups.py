@@ -26,9 +26,10 @@ class ConsumerGroup:
     #: Filters; an event matches when it passes every filter given (an empty one passes all).
     categories: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()
-    #: Failures before a message is parked; retries wait retry_base_seconds * 2 ** (failures - 1).
+    #: Failures before a message is parked; retries wait retry_base_seconds * 2 ** (failures - 1)
+    #: (None: the CONSUMER_RETRY_BASE_SECONDS setting).
     max_retries: int = 5
-    retry_base_seconds: float = 1.0
+    retry_base_seconds: float | None = None
     #: A finer filter on a matching event, by its type and metadata (it is given a RecordedEvent,
     #: or an Appended one): what it refuses is passed over, as if the group had never matched it.
     selector: Callable[[RecordedEvent | Appended], bool] | None = None

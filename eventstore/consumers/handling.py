@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from eventstore.consumers.groups import ConsumerGroup, PermanentFailure
@@ -134,7 +135,8 @@ def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> fl
         if delivery.failures >= group_.max_retries:
             _park(group_, event, f"Failed {delivery.failures} times; last: {delivery.last_error}", delivery.failures)
             return None
-        delay = group_.retry_base_seconds * 2 ** (delivery.failures - 1)
+        base = group_.retry_base_seconds
+        delay = (settings.CONSUMER_RETRY_BASE_SECONDS if base is None else base) * 2 ** (delivery.failures - 1)
         delivery.next_attempt_at = now + timedelta(seconds=delay)
         delivery.save()
         return delay

@@ -55,6 +55,9 @@ def status(group_: ConsumerGroup) -> GroupStatus:
         checkpoint=checkpoint,
         lag_events=lag,
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
-        retrying=Delivery.objects.filter(group=group_.name, failures__gt=0).count(),
+        # A delivery's failure count stays after it succeeds: only those not handled since are retrying.
+        retrying=Delivery.objects.filter(group=group_.name, failures__gt=0)
+        .exclude(event_id__in=ProcessedEvent.objects.filter(group=group_.name).values("event_id"))
+        .count(),
         parked=ParkedMessage.objects.filter(group=group_.name).count(),
     )

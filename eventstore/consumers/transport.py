@@ -5,15 +5,19 @@
   whatever its partition holds when it runs. Beat's sweep asks for a drain of every partition
   with events after its checkpoint, so a request lost between the commit and the broker costs a
   sweep's interval, nothing more.
-- With no broker (`make run`), each delivery runs in the committing thread, first in first out.
+- With no broker (`make run`), each delivery runs in the committing thread, first in first out;
+  a transient failure waits out its backoff there, behind whatever else is ready.
 - A replayed message is delivered on its own (`eventstore.tasks.deliver`): it lies behind its
   partition's checkpoint.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
@@ -108,14 +112,17 @@ def _in_process() -> bool:
 
 
 class _InProcessQueue(threading.local):
-    """Deliveries waiting in this thread when there is no broker, in the order they were sent."""
+    """Deliveries waiting in this thread when there is no broker: those ready, in the order they
+    were sent, and those waiting out a backoff, by when it ends."""
 
     def __init__(self) -> None:
         self.pending: deque[tuple[ConsumerGroup, uuid.UUID]] = deque()
+        self.backing_off: list[tuple[float, int, ConsumerGroup, uuid.UUID]] = []  # a heap
         self.draining = False
 
 
 _in_process_queue = _InProcessQueue()
+_sent = itertools.count()  # orders deliveries whose backoffs end at the same instant
 
 
 def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
@@ -127,13 +134,23 @@ def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
 def _drain_in_process() -> None:
     # First in, first out, as a broker's queue: a delivery sent while another runs (the events its
     # handler appended) waits for those sent before it, so a component sees another's events in
-    # commit order. A transient failure goes to the back of the queue, after what may resolve it,
-    # until it is handled or parked.
-    _in_process_queue.draining = True
+    # commit order. A transient failure waits out its backoff, as it would with a broker, while what
+    # is ready runs: what it waits for may come from this queue, or from another process (a sweep
+    # run beside the web process), and retried at once it would be parked within milliseconds.
+    queue = _in_process_queue
+    queue.draining = True
     try:
-        while _in_process_queue.pending:
-            group_, event_id = _in_process_queue.pending.popleft()
-            if deliver(group_, event_id) is not None:
-                _in_process_queue.pending.append((group_, event_id))
+        while queue.pending or queue.backing_off:
+            if not queue.pending:
+                time.sleep(max(0.0, queue.backing_off[0][0] - time.monotonic()))
+            while queue.backing_off and queue.backing_off[0][0] <= time.monotonic():
+                _, _, group_, event_id = heapq.heappop(queue.backing_off)
+                queue.pending.append((group_, event_id))
+            if not queue.pending:
+                continue
+            group_, event_id = queue.pending.popleft()
+            delay = deliver(group_, event_id)
+            if delay is not None:
+                heapq.heappush(queue.backing_off, (time.monotonic() + delay, next(_sent), group_, event_id))
     finally:
-        _in_process_queue.draining = False
+        queue.draining = False

@@ -91,6 +91,7 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
     and the checkpoints are emptied in one transaction, and each batch is committed with the
     checkpoints, so a rebuild that dies half-way leaves consistent read models that ordinary runs
     complete once its lease runs out. While it runs, readers see the read models filling up again.
+    It ends with ordinary runs, for what was committed while it held the projectors.
     """
     holder = _REBUILD + uuid.uuid4().hex
     taken: list[Projector] = []
@@ -119,6 +120,20 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
     finally:
         for projector in taken:
             _release(projector, holder)
+    # Commits while it ran found the projectors taken and left their runs to it: what they brought
+    # after its last read is applied now (with a broker, beat's sweep would; without one, nothing).
+    for projector in projectors:
+        run_until_caught_up(projector)
+
+
+def run_until_caught_up(projector: Projector) -> None:
+    """Run the projector until nothing is left after its checkpoint, including what commits brought
+    while it ran (their own runs found it taken and gave up). Returns at once if another runner
+    holds it: that one is left to do the same."""
+    while True:
+        ran = run(projector)
+        if ran is Ran.BUSY or (ran is Ran.CAUGHT_UP and not pending_projectors([projector])):
+            return
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from eventstore import wakeups
 from eventstore.projections.projectors import Projector, matching, registered
-from eventstore.projections.runner import Ran, pending_projectors, run, run_requested_key
+from eventstore.projections.runner import pending_projectors, run_requested_key, run_until_caught_up
 from eventstore.store import Appended
 
 logger = logging.getLogger("eventstore.projections")
@@ -70,13 +70,14 @@ _running_here = _Running()
 
 def _run_here(projector: Projector) -> None:
     # In-process, a run is asked for by commits made while it runs only if a projector wrote
-    # events, which none does; the guard keeps a run from nesting in itself all the same.
+    # events, which none does; the guard keeps a run from nesting in itself all the same. Commits
+    # of other threads or processes whose runs find this one holding the projector give up: it
+    # looks for their events once it has let go (no beat sweeps for them here).
     if projector.name in _running_here.names:
         return
     _running_here.names.add(projector.name)
     try:
-        while run(projector) is Ran.MORE:
-            continue
+        run_until_caught_up(projector)
     except Exception:  # noqa: BLE001 - the appender's events are committed; its caller must not fail
         # A projector that fails (a bug) is rolled back to its last batch and stays behind, with
         # the lag in `projections status`, as a failing Celery task would with a broker.
