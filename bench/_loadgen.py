@@ -11,7 +11,8 @@ Two ways to load a server, both over a fixed number of connections to one host a
 
 Requests are bytes built by a callable (a unique body each time); answers are read with a minimal
 parser (status line, Content-Length, Connection: close) on asyncio's protocol callbacks, which cost
-less CPU than streams. Chunked answers are not supported: Django's CommonMiddleware sets
+less CPU than streams. A caller that needs each answer (its body, to retry a refusal) passes
+`on_answer`. Chunked answers are not supported: Django's CommonMiddleware sets
 Content-Length on every plain response.
 """
 
@@ -26,6 +27,9 @@ from dataclasses import dataclass, field
 
 CONNECT_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 30.0  # an answer slower than this is a failure of the run, not a latency
+
+#: Called with each request, its answer's status (None: no answer came), body, and its latency in seconds.
+OnAnswer = Callable[[bytes, int | None, bytes, float], None]
 
 
 @dataclass
@@ -75,7 +79,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.waiter: asyncio.Future[tuple[int, bool]] | None = None
+        self.waiter: asyncio.Future[tuple[int, bool, bytes]] | None = None
         self.open = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -102,13 +106,14 @@ class _Connection(asyncio.Protocol):
         length = int(head[start + 17 : line_end if line_end >= 0 else len(head)])
         if len(self.buffer) < end + 4 + length:
             return  # the rest of the body is still on its way
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
         del self.buffer[: end + 4 + length]
         status = int(head[9:12])
         keep_alive = b"\r\nconnection: close" not in head
-        self.waiter.set_result((status, keep_alive))
+        self.waiter.set_result((status, keep_alive, body))
 
-    async def request(self, data: bytes) -> tuple[int, bool]:
-        """Send `data`; the answer's status and whether the connection stays open."""
+    async def request(self, data: bytes) -> tuple[int, bool, bytes]:
+        """Send `data`; the answer's status, whether the connection stays open, and its body."""
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         try:
@@ -124,8 +129,8 @@ class _Connection(asyncio.Protocol):
 class _Client:
     """A connection that reconnects when the server closed it; records each request in `result`."""
 
-    def __init__(self, host: str, port: int, result: LoadResult) -> None:
-        self.host, self.port, self.result = host, port, result
+    def __init__(self, host: str, port: int, result: LoadResult, on_answer: OnAnswer | None = None) -> None:
+        self.host, self.port, self.result, self.on_answer = host, port, result, on_answer
         self.connection: _Connection | None = None
 
     async def connect(self) -> None:
@@ -139,14 +144,19 @@ class _Client:
         try:
             if self.connection is None or not self.connection.open:
                 await self.connect()
-            status, keep_alive = await self.connection.request(data)
+            status, keep_alive, body = await self.connection.request(data)
         except (OSError, TimeoutError, _NoAnswer) as error:
             self.result.errors[str(error) or type(error).__name__] += 1
             self.close()
+            if self.on_answer is not None:
+                self.on_answer(data, None, b"", time.perf_counter() - since)
             return
+        seconds = time.perf_counter() - since
         if 200 <= status < 300:
-            self.result.latencies.append(time.perf_counter() - since)
+            self.result.latencies.append(seconds)
         self.result.statuses[status] += 1
+        if self.on_answer is not None:
+            self.on_answer(data, status, body, seconds)
         if not keep_alive:
             self.close()
 
@@ -156,9 +166,11 @@ class _Client:
             self.connection = None
 
 
-async def _connected(host: str, port: int, count: int, result: LoadResult) -> list[_Client]:
+async def _connected(
+    host: str, port: int, count: int, result: LoadResult, on_answer: OnAnswer | None = None
+) -> list[_Client]:
     """`count` clients, connected before the clock starts so connecting is not timed."""
-    clients = [_Client(host, port, result) for _ in range(count)]
+    clients = [_Client(host, port, result, on_answer) for _ in range(count)]
     await asyncio.gather(*(client.connect() for client in clients))
     return clients
 
@@ -195,16 +207,25 @@ def closed_loop(
 
 
 def open_loop(
-    host: str, port: int, make_request: Callable[[], bytes], *, rate: float, connections: int, seconds: float
+    host: str,
+    port: int,
+    make_request: Callable[[], bytes],
+    *,
+    rate: float,
+    connections: int,
+    seconds: float,
+    on_answer: OnAnswer | None = None,
 ) -> LoadResult:
     """`rate` requests a second for `seconds`, each due at its time, sent on the first free connection.
 
     A request that finds every connection busy waits in a queue, and that wait is in its latency.
+    `make_request` is called when a connection takes the request; `on_answer`, if given, with each
+    answer (in the loop's thread: it must be quick).
     """
     result = LoadResult()
 
     async def run() -> None:
-        clients = await _connected(host, port, connections, result)
+        clients = await _connected(host, port, connections, result, on_answer)
         due_times: asyncio.Queue[float | None] = asyncio.Queue()
 
         async def take_requests(client: _Client) -> None:
