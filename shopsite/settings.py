@@ -46,6 +46,7 @@
 | PROMETHEUS_MULTIPROC_DIR | none (a directory where gunicorn's workers add up their metrics) |
 """
 
+import os
 import tempfile
 from datetime import timedelta
 from ipaddress import ip_network
@@ -62,7 +63,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# Read as is: django-environ takes a value starting with "$" for the name of another variable,
+# and a key Django generates may start with "$".
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")

@@ -31,6 +31,13 @@ def test_secret_key_is_required_when_debug_is_off():
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
+def test_a_secret_key_starting_with_a_dollar_is_taken_as_it_is():
+    # django-environ would read "$abc" as the value of the variable "abc" (here: none).
+    result = settings_in_subprocess("settings.SECRET_KEY", SECRET_KEY="$q#2w5e(pc*6^q^oc58")
+    assert result.returncode == 0, result.stderr
+    assert "$q#2w5e(pc*6^q^oc58" in result.stdout
+
+
 def test_debug_runs_without_a_secret_key_and_on_sqlite_by_default():
     result = settings_in_subprocess(
         "settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['OPTIONS']", DEBUG="1"
