@@ -116,6 +116,20 @@ def page(browser, site_url, page_requests, page_errors) -> Iterator:
         context.close()
 
 
+def place_order_in_the_form(page, site_url: str, *, name: str = "Ann", quantity: str = "1") -> None:
+    """Open the storefront, fill its order form (a red tee, M; paid with `tok_ok`) and submit it."""
+    page.goto(site_url + "/")
+    page.get_by_label("Red tee, M").fill(quantity)
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill("ann@example.com")
+    page.get_by_label("Address").fill("1 Via Roma")
+    page.get_by_label("City").fill("Rome")
+    page.get_by_label("Postcode").fill("00100")
+    page.get_by_label("Country").fill("IT")
+    page.get_by_label("Payment").select_option("tok_ok")
+    page.get_by_role("button", name="Place order").click()
+
+
 def assert_requests_stay_on_site(requests: list[str], site_url: str) -> None:
     """Every request went to the site itself: same scheme, host and port (S15)."""
     assert requests, "the page made no request at all"

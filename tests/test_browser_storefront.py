@@ -11,7 +11,13 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from orders.models import OrderSummary
-from tests.browser import TIMEOUT_MS, assert_requests_stay_on_site, chromium_executable, processed
+from tests.browser import (
+    TIMEOUT_MS,
+    assert_requests_stay_on_site,
+    chromium_executable,
+    place_order_in_the_form,
+    processed,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,16 +36,7 @@ def test_an_order_placed_in_chromium_reaches_paid_on_its_status_page_by_itself(
     # test runs the projectors: the status page must first show the order as being processed,
     # then catch up by itself.
     settings.CONSUMER_DELIVERY_ON_COMMIT, settings.PROJECTIONS_ON_COMMIT = True, False
-    page.goto(site_url + "/")
-    page.get_by_label("Red tee, M").fill("2")
-    page.get_by_label("Name").fill("Ann <b>Browser</b>")
-    page.get_by_label("Email").fill("ann@example.com")
-    page.get_by_label("Address").fill("1 Via Roma")
-    page.get_by_label("City").fill("Rome")
-    page.get_by_label("Postcode").fill("00100")
-    page.get_by_label("Country").fill("IT")
-    page.get_by_label("Payment").select_option("tok_ok")
-    page.get_by_role("button", name="Place order").click()
+    place_order_in_the_form(page, site_url, name="Ann <b>Browser</b>", quantity="2")
 
     expect(page).to_have_url(STATUS_PAGE)
     order_id = page.url.rstrip("/").rsplit("/", 1)[-1]

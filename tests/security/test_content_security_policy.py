@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from eventstore.models import Event
 from orders.models import OrderSummary
-from tests.browser import assert_requests_stay_on_site, processed
+from tests.browser import assert_requests_stay_on_site, place_order_in_the_form, processed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,16 +72,7 @@ def test_every_page_of_the_site_works_in_chromium_with_no_violation(
     page, site_url, page_requests, page_errors, violations, shop
 ):
     # The storefront: the order form, then the status page and its polling script.
-    page.goto(site_url + "/")
-    page.get_by_label("Red tee, M").fill("1")
-    page.get_by_label("Name").fill("Ann")
-    page.get_by_label("Email").fill("ann@example.com")
-    page.get_by_label("Address").fill("1 Via Roma")
-    page.get_by_label("City").fill("Rome")
-    page.get_by_label("Postcode").fill("00100")
-    page.get_by_label("Country").fill("IT")
-    page.get_by_label("Payment").select_option("tok_ok")
-    page.get_by_role("button", name="Place order").click()
+    place_order_in_the_form(page, site_url)
     expect(page).to_have_url(STATUS_PAGE)
     order_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     processed(lambda: OrderSummary.objects.filter(order_id=order_id, status="paid").first(), what="the order paid")
