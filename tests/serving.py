@@ -59,15 +59,20 @@ def site_environment(**settings: str) -> dict[str, str]:
     }
 
 
-def session_database_url() -> str:
-    """DATABASE_URL of the test session's PostgreSQL database, for processes the test starts."""
+def session_database_url(*, port: int | None = None) -> str:
+    """DATABASE_URL of the test session's database, for processes the test starts (PostgreSQL: on
+    127.0.0.1, at `port` when given, e.g. a TcpProxy's; SQLite: the file)."""
     from urllib.parse import quote
 
     from django.db import connection
 
     database = connection.settings_dict
-    user = quote(database["USER"], safe="")
-    return f"postgres://{user}@127.0.0.1:{database['PORT'] or 5432}/{database['NAME']}"
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(database['NAME']).resolve()}"
+    credentials = quote(database["USER"], safe="")
+    if database["PASSWORD"]:
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    return f"postgres://{credentials}@127.0.0.1:{port or database['PORT'] or 5432}/{quote(database['NAME'], safe='')}"
 
 
 PRODUCTION_ENV_EXAMPLE = ROOT / "deploy" / "production.env.example"

@@ -10,7 +10,6 @@ import sqlite3
 import uuid
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -18,7 +17,7 @@ from django.db import connection
 from shopsite.api.errors import STORE_DOWN
 from shopsite.gateway import INPUT_STREAM
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
-from tests.serving import Answer, TcpProxy, http, manage, serve, site_environment
+from tests.serving import Answer, TcpProxy, http, manage, serve, session_database_url, site_environment
 
 MESSAGE = {"applies": "order", "source": "web", "profile": "customer", "lines": [{"sku": "TEE-RED-M", "qty": 1}]}
 
@@ -68,11 +67,8 @@ def proxied_site(partner_key):
     """(base URL, proxy): the site under gunicorn, on the test database through a TCP proxy."""
     database = connection.settings_dict
     with TcpProxy(database["HOST"] or "127.0.0.1", int(database["PORT"] or 5432)) as proxy:
-        credentials = quote(database["USER"], safe="")
-        if database["PASSWORD"]:
-            credentials += ":" + quote(database["PASSWORD"], safe="")
         env = site_environment(
-            DATABASE_URL=f"postgres://{credentials}@127.0.0.1:{proxy.port}/{quote(database['NAME'], safe='')}",
+            DATABASE_URL=session_database_url(port=proxy.port),
             DB_CONNECT_TIMEOUT="3",
         )
         with serve(env) as site:

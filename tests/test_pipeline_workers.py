@@ -8,11 +8,9 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.db import connection
 
 from eventstore.models import ParkedMessage
 from eventstore.projections import rebuild, registered
@@ -28,7 +26,7 @@ from tests.flows import (
     streams,
     web_order,
 )
-from tests.serving import http, serve, site_environment
+from tests.serving import http, serve, session_database_url, site_environment
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
 
@@ -47,8 +45,7 @@ store = EventStore()
 def env(transactional_db):
     for url in (BROKER, CACHE):
         redis.Redis.from_url(url).flushdb()
-    database = connection.settings_dict
-    url = f"postgres://{quote(database['USER'], safe='')}@127.0.0.1:{database['PORT'] or 5432}/{database['NAME']}"
+    url = session_database_url()
     yield site_environment(
         DATABASE_URL=url, CELERY_BROKER_URL=BROKER, CACHE_URL=CACHE, CONN_MAX_AGE="0", PARTNER_KEY_CACHE_SECONDS="5"
     )

@@ -18,16 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
-
-from django.db import connection
 
 from eventstore.models import Event
 from orders.models import OrderSummary
 from shopsite.gateway import INPUT_STREAM
 from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
 from tests.browser import processed
-from tests.serving import Answer, Site, serve, site_environment
+from tests.serving import Answer, Site, serve, session_database_url, site_environment
 
 #: Every source a partner of these tests may post.
 ALL_SOURCES = ("web", "marketplace", "warehouse")
@@ -51,24 +48,12 @@ def summary_once(order_id: str, **state: str) -> OrderSummary:
     return processed(found.first, what=f"order {order_id} {state}")
 
 
-def database_url() -> str:
-    """The test database as a DATABASE_URL, for a site process of its own (PostgreSQL or SQLite)."""
-    database = connection.settings_dict
-    if database["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(database['NAME']).resolve()}"
-    credentials = quote(database["USER"], safe="")
-    if database["PASSWORD"]:
-        credentials += ":" + quote(database["PASSWORD"], safe="")
-    host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{quote(database['NAME'], safe='')}"
-
-
 @contextmanager
 def served_site(*, workers: int = 1, **settings: str) -> Iterator[Site]:
     """The site under gunicorn on the test database, with these settings; the gateway's part only:
     what it stores is not handed on to the components (the tests look at what was stored)."""
     env = site_environment(
-        DATABASE_URL=database_url(),
+        DATABASE_URL=session_database_url(),
         PARTNER_KEY_CACHE_SECONDS="0",
         CONSUMER_DELIVERY_ON_COMMIT="0",
         PROJECTIONS_ON_COMMIT="0",
