@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.utils import OperationalError
 
 from eventstore import projections
 from eventstore.models import ProjectorState
@@ -15,6 +16,7 @@ from eventstore.projections import projectors as registry
 from eventstore.store import EventStore
 from orders.models import SalesByDay
 from orders.projections import SalesByDayProjector
+from tests.connection_cuts import terminate_own_connection
 from tests.flows import placed
 from tests.threads import in_threads
 
@@ -69,6 +71,18 @@ def test_a_failing_batch_leaves_neither_rows_nor_checkpoint(monkeypatch):
     monkeypatch.undo()
     assert run(sales) is Ran.CAUGHT_UP  # the lease was let go
     assert revenue() == (2, "20.00")
+
+
+@pytest.mark.postgresql
+def test_a_run_whose_connection_the_database_cut_lets_go_of_the_projector(monkeypatch):
+    placed("A-1")
+    monkeypatch.setattr(EventStore, "read_all", lambda self, **_: terminate_own_connection())
+    with pytest.raises(OperationalError):
+        run(sales)
+    monkeypatch.undo()
+    assert ProjectorState.objects.get(name=sales.name).leased_by == ""  # let go, not held for 30 s
+    assert run(sales) is Ran.CAUGHT_UP
+    assert revenue() == (1, "10.00")
 
 
 _inside, _leave = threading.Event(), threading.Event()

@@ -23,6 +23,7 @@ from eventstore import wakeups
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.consumers.handling import handle, settled
 from eventstore.models import ConsumerPartition, Delivery
+from eventstore.reconnect import on_a_live_connection
 from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
 
 #: A runner that stops renewing its lease (its worker died) loses it after this long.
@@ -61,7 +62,11 @@ def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: 
     try:
         more = _drain_leased(group_, row, deadline=time.monotonic() + seconds, page=page)
     finally:
-        ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(leased_until=_NEVER, leased_by="")
+        on_a_live_connection(
+            lambda: ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(
+                leased_until=_NEVER, leased_by=""
+            )
+        )
     return Drained.MORE if more or wakeups.asked_meanwhile(requested) else Drained.CAUGHT_UP
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from eventstore import wakeups
 from eventstore.models import ProjectorState
 from eventstore.projections.projectors import Projector, Rebuild
+from eventstore.reconnect import on_a_live_connection
 from eventstore.store import START, Checkpoint, EventStore
 
 logger = logging.getLogger("eventstore.projections")
@@ -235,4 +236,8 @@ def _lease(projector: Projector, holder: str) -> bool:
 
 
 def _release(projector: Projector, holder: str) -> None:
-    ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(leased_until=_NEVER, leased_by="")
+    on_a_live_connection(
+        lambda: ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(
+            leased_until=_NEVER, leased_by=""
+        )
+    )

@@ -11,8 +11,9 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
+from tests.connection_cuts import backend_pid, terminate_backends
 from tests.faults.invariants import (
     assert_nothing_lost_nothing_doubled,
     assert_read_models_equal_rebuild,
@@ -24,25 +25,6 @@ from tests.workers import celery_beat, celery_worker
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 TERMINATE_EVERY, TERMINATE_FOR = 0.25, 5.0  # seconds
-
-
-def backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def terminate_backends(*, sparing: int) -> int:
-    """Terminate every client connection to the test database but this thread's and `sparing`
-    (the test's own); how many were terminated."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND backend_type = 'client backend'"
-            " AND pid NOT IN (pg_backend_pid(), %s)",
-            [sparing],
-        )
-        return cursor.fetchone()[0]
 
 
 def test_connections_terminated_mid_load_fail_requests_cleanly_and_half_write_nothing(env, site, partner_key):
