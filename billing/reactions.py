@@ -1,16 +1,20 @@
 """Orders' events to billing's commands: charge a placed order, refund a cancelled one.
 
-`PaymentGatewayUnavailable` and `PaymentNotSettled` propagate: the mechanism retries them later.
+`PaymentGatewayUnavailable` propagates: the mechanism retries it later. A cancel whose order's
+charge has no outcome yet (`PaymentNotSettled`: the charge is being retried) waits for billing to
+settle that order's `OrderPlaced`, without using up its own retries.
 """
 
 from __future__ import annotations
 
-from eventstore.consumers import ConsumerGroup
+import uuid
+
+from eventstore.consumers import ConsumerGroup, Waiting
 from eventstore.repository import Repository
 from eventstore.store import EventStore, RecordedEvent, caused_by
 
 from .adapters import capture_payment_from_order_placed, refund_payment_from_order_cancelled
-from .domain import Payment
+from .domain import Payment, PaymentNotSettled
 from .payment_gateway import payment_gateway
 from .service import capture_payment, refund_payment
 
@@ -23,7 +27,16 @@ def handle(event: RecordedEvent) -> None:
             capture_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
         case "OrderCancelled":
             command = refund_payment_from_order_cancelled(event.data)
-            refund_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
+            try:
+                refund_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
+            except PaymentNotSettled as unsettled:
+                raise Waiting(_order_placed(command.order_id), str(unsettled)) from unsettled
+
+
+def _order_placed(order_id: str) -> uuid.UUID:
+    """The id of the order's OrderPlaced, the first event of its stream (a cancelled order has one)."""
+    [placed] = EventStore().read_stream(f"order-{order_id}", limit=1)
+    return placed.event_id
 
 
 GROUP = ConsumerGroup(name="billing", queue="billing", event_types=("OrderPlaced", "OrderCancelled"), handler=handle)

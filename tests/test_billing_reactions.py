@@ -6,7 +6,7 @@ from django.db import transaction
 from billing.domain import PaymentNotSettled
 from billing.payment_gateway import PaymentGatewayUnavailable
 from billing.reactions import GROUP, handle
-from eventstore.consumers import PermanentFailure, group
+from eventstore.consumers import PermanentFailure, Waiting, group
 from eventstore.store import ANY, EventStore, NewEvent, RecordedEvent
 
 pytestmark = pytest.mark.django_db
@@ -112,11 +112,13 @@ def test_a_cancelled_order_whose_card_was_declined_records_no_refund():
     assert [e.event_type for e in payment_events()] == ["PaymentDeclined"]
 
 
-def test_a_cancel_handled_before_the_placing_is_a_transient_error_then_refunds():
+def test_a_cancel_handled_before_the_charge_waits_for_the_orders_placing_then_refunds():
     placed = append("OrderPlaced", order_placed())
     cancelled = append("OrderCancelled", order_cancelled())
-    with pytest.raises(PaymentNotSettled):
+    with pytest.raises(Waiting) as waiting:
         handled(cancelled)
+    assert waiting.value.event_id == placed.event_id
+    assert isinstance(waiting.value.__cause__, PaymentNotSettled)
     assert payment_events() == []
     handled(placed)
     handled(cancelled)  # the retry

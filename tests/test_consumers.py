@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db.utils import OperationalError
 
 from eventstore.consumers import (
     ConsumerGroup,
     Drained,
     PermanentFailure,
+    Waiting,
     deliver,
     drain,
     partition_of,
@@ -22,6 +24,7 @@ from eventstore.consumers import (
 from eventstore.consumers.partitions import drain_requested_key
 from eventstore.models import ConsumerPartition, Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, WrongExpectedVersion, caused_by
+from tests.connection_cuts import terminate_own_connection
 from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,6 +113,34 @@ def test_a_message_failing_max_retries_times_is_parked_with_its_last_error(setti
     assert not Delivery.objects.exists()
     assert deliver(group, event_id) is None  # parked: not handled again until replayed
     assert handler.calls == 3
+
+
+def waiting_for(other: uuid.UUID) -> ConsumerGroup:
+    """Billing whose handler appends, then raises Waiting for `other`, at every call."""
+    handler = Handler(*[Waiting(other, "the charge is not settled")] * 10)
+    return billing(handler, retry_base_seconds=2, max_retries=3)
+
+
+def test_a_message_waiting_for_an_unsettled_one_is_retried_without_counting_failures():
+    charge, refund = received("A-1"), received("A-2")
+    for _ in range(5):  # more than max_retries
+        assert deliver(waiting_for(charge), refund) == 2  # the first backoff each time, not a growing one
+    delivery = Delivery.objects.get(group="billing", event_id=refund)
+    assert (delivery.failures, delivery.last_error) == (0, "Waiting: the charge is not settled")
+    assert not ParkedMessage.objects.exists()
+    assert payments("A-2") == []  # what the handler wrote went with its transaction
+    assert status(waiting_for(charge)).retrying == 0  # waiting is no failure
+    deliver(billing(Handler()), charge)
+    assert deliver(billing(Handler()), refund) is None
+    assert len(payments("A-2")) == 1
+
+
+def test_a_message_still_waiting_once_the_other_is_settled_counts_failures_and_parks():
+    charge, refund = received("A-1"), received("A-2")
+    deliver(billing(Handler(PermanentFailure("unknown currency"))), charge)  # parked: settled
+    assert [deliver(waiting_for(charge), refund) for _ in range(3)] == [2, 4, None]
+    parked = ParkedMessage.objects.get(group="billing", event_id=refund)
+    assert parked.reason == "Failed 3 times; last: Waiting: the charge is not settled"
 
 
 def test_a_permanent_failure_parks_at_once_with_its_reason_and_writes_nothing():
@@ -229,6 +260,21 @@ def test_a_drain_moves_past_parked_messages(settings):
     drain(group, 0)
     assert ParkedMessage.objects.filter(event_id=event_id).exists()
     assert ConsumerPartition.objects.get().position == store.get(event_id).position
+
+
+@pytest.mark.postgresql
+def test_a_drain_whose_connection_the_database_cut_lets_go_of_its_partition(settings, monkeypatch):
+    """Found by CI (R22): a drain cut off between two statements kept its partition for the
+    lease's 15 s, and a cancel's refund behind it used up its retries meanwhile."""
+    settings.CONSUMER_PARTITIONS = 1
+    received()
+    monkeypatch.setattr(EventStore, "scan_all", lambda self, **_: terminate_own_connection())
+    with pytest.raises(OperationalError):
+        drain(billing(Handler()), 0)
+    monkeypatch.undo()
+    assert ConsumerPartition.objects.get().leased_by == ""  # let go, on a new connection
+    assert drain(billing(Handler()), 0) is Drained.CAUGHT_UP
+    assert len(payments()) == 1
 
 
 def test_a_partition_is_drained_by_one_runner_at_a_time(settings):

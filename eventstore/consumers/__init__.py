@@ -16,6 +16,9 @@ raises decides what happens next:
 
 - `PermanentFailure(reason)`: the message can never be handled (it cannot be mapped, its content
   is invalid): parked at once with the reason, nothing written.
+- `Waiting(event_id, reason)`: the message must wait for another one the group has not handled
+  yet (a refund for its order's charge): tried again after the first backoff, not counted as a
+  failure while that one is unsettled.
 - a `ConcurrencyError` of the store: another writer got there first; the whole transaction is tried
   again at once.
 - anything else: transient; retried with exponential backoff, parked after `max_retries` failures.
@@ -27,7 +30,7 @@ partitions, each drained by one runner at a time), `transport` (on commit, the s
 `status` (lag).
 """
 
-from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, group, register, registered
+from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Waiting, group, register, registered
 from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked
 from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
 from eventstore.consumers.status import GroupStatus, status
@@ -38,6 +41,7 @@ __all__ = [
     "Drained",
     "GroupStatus",
     "PermanentFailure",
+    "Waiting",
     "deliver",
     "drain",
     "group",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,20 @@ class PermanentFailure(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Waiting(Exception):
+    """The message cannot be handled before another one of the group's, `event_id`, which the group
+    has neither handled nor parked yet (a refund waits for its order's charge).
+
+    It is tried again after the group's first backoff, not counted as a failure, for as long as the
+    other one is unsettled; that one's own retries bound the wait. Once the other is settled, a
+    further `Waiting` is a transient failure like any other.
+    """
+
+    def __init__(self, event_id: uuid.UUID, reason: str) -> None:
+        super().__init__(reason)
+        self.event_id = event_id
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import structlog
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
-from eventstore.consumers.groups import ConsumerGroup, PermanentFailure
+from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Waiting
 from eventstore.models import Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ConcurrencyError, EventStore, RecordedEvent
 
@@ -56,6 +56,12 @@ def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> 
     except PermanentFailure as rejected:
         _park(group_, event, rejected.reason, failures=_failures_so_far(group_, event))
         return None
+    except Waiting as waiting:
+        if settled(group_, [waiting.event_id]):
+            logger.warning("%s failed on %s %s: %s", group_.name, event.event_type, event.event_id, waiting)
+            return _failed(group_, event, waiting)
+        logger.info("%s: %s %s waits for %s", group_.name, event.event_type, event.event_id, waiting.event_id)
+        return _postpone(group_, event, waiting)
     except Exception as error:  # noqa: BLE001 - any other failure is transient by contract: kept, retried, parked
         logger.warning("%s failed on %s %s", group_.name, event.event_type, event.event_id, exc_info=True)
         return _failed(group_, event, error)
@@ -127,19 +133,43 @@ def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> fl
     """Count a transient failure; park at `max_retries`, else the backoff before the next attempt."""
     now = datetime.now(UTC)
     with transaction.atomic():
-        delivery, _ = Delivery.objects.select_for_update().get_or_create(
-            group=group_.name, event_id=event.event_id, defaults={"next_attempt_at": now}
-        )
+        delivery = _delivery(group_, event, now)
         delivery.failures += 1
-        delivery.last_error = f"{type(error).__name__}: {error}"[:2000]
+        delivery.last_error = _described(error)
         if delivery.failures >= group_.max_retries:
             _park(group_, event, f"Failed {delivery.failures} times; last: {delivery.last_error}", delivery.failures)
             return None
-        base = group_.retry_base_seconds
-        delay = (settings.CONSUMER_RETRY_BASE_SECONDS if base is None else base) * 2 ** (delivery.failures - 1)
+        delay = _retry_base(group_) * 2 ** (delivery.failures - 1)
         delivery.next_attempt_at = now + timedelta(seconds=delay)
         delivery.save()
         return delay
+
+
+def _postpone(group_: ConsumerGroup, event: RecordedEvent, waiting: Waiting) -> float:
+    """Set the next attempt of a waiting message a first backoff away, counting no failure."""
+    now, delay = datetime.now(UTC), _retry_base(group_)
+    with transaction.atomic():
+        delivery = _delivery(group_, event, now)
+        delivery.last_error = _described(waiting)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.save()
+    return delay
+
+
+def _delivery(group_: ConsumerGroup, event: RecordedEvent, now: datetime) -> Delivery:
+    delivery, _ = Delivery.objects.select_for_update().get_or_create(
+        group=group_.name, event_id=event.event_id, defaults={"next_attempt_at": now}
+    )
+    return delivery
+
+
+def _retry_base(group_: ConsumerGroup) -> float:
+    base = group_.retry_base_seconds
+    return settings.CONSUMER_RETRY_BASE_SECONDS if base is None else base
+
+
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 def _park(group_: ConsumerGroup, event: RecordedEvent, reason: str, failures: int) -> None:
