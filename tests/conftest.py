@@ -40,11 +40,10 @@ def post(settings):
     Each post returns the stored message's id."""
     from django.test import Client
 
-    from shopsite.models import Partner, PartnerAPIKey
+    from tests.partners import new_partner_key
 
     settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = True
-    partner = Partner.objects.create(name="acme", allowed_sources=["web", "marketplace", "warehouse"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
+    key = new_partner_key("acme")
 
     def post(body: dict) -> str:
         answer = Client().post(

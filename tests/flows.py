@@ -5,6 +5,14 @@ and fault tests and bench/pipeline.py."""
 
 from eventstore.store import ANY, AppendResult, EventStore, NewEvent
 
+#: The fake payment provider's test cards (DESIGN 6.3): captures, fails twice then captures, declines.
+CARDS = ("tok_ok", "tok_flaky", "tok_decline")
+
+
+def card(n: int) -> str:
+    """The n-th order's card, the three in turn."""
+    return CARDS[n % len(CARDS)]
+
 
 def web_order(order_id: str, token: str) -> dict:
     return {

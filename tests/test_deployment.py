@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shopsite.models import Partner, PartnerAPIKey
 from tests.flows import web_order
+from tests.partners import new_partner_key
 from tests.services import redis_server
 from tests.serving import (
     PRODUCTION_ENV_EXAMPLE,
@@ -196,8 +196,7 @@ def test_the_procfile_under_honcho_settles_an_order_and_stops_whole():
             WEB_CONCURRENCY="1",
             WORKER_CONCURRENCY="1",
         )
-        partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-        _, key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")
+        key = new_partner_key("acme", sources=("web",))
         auth = {"Authorization": f"Api-Key {key}"}
         site = f"http://127.0.0.1:{port}"
         order_id = str(uuid.uuid4())

@@ -16,7 +16,8 @@ from django.db import connection
 
 from shopsite.api.errors import STORE_DOWN
 from shopsite.gateway import INPUT_STREAM
-from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
+from shopsite.models import IdempotencyRecord
+from tests.partners import new_partner_key
 from tests.serving import Answer, TcpProxy, http, manage, serve, session_database_url, site_environment
 
 MESSAGE = {"applies": "order", "source": "web", "profile": "customer", "lines": [{"sku": "TEE-RED-M", "qty": 1}]}
@@ -57,9 +58,7 @@ def input_events() -> int:
 @pytest.fixture
 def partner_key(transactional_db) -> str:
     """A partner allowed `web`, committed, so the server process sees it."""
-    partner = Partner.objects.create(name="store-down-test", allowed_sources=["web"])
-    _, key = PartnerAPIKey.objects.create_key(partner=partner, name="k")
-    return key
+    return new_partner_key("store-down-test", sources=("web",))
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import structlog
 
-from shopsite.models import Partner, PartnerAPIKey
 from shopsite.observability import logs
 from tests.flows import streams, web_order
+from tests.partners import new_partner_key
 from tests.services import redis_server
 from tests.serving import http, serve, session_database_url, site_environment
 from tests.waiting import wait_until
@@ -38,6 +38,18 @@ def log_lines() -> Iterator[Callable[[], list[dict]]]:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         handler.setStream(previous)
+
+
+def post_web_order(client, order_id: str, **headers: str):
+    """A gateway post of a web order by a new partner, through the test client."""
+    key = new_partner_key("acme", sources=("web",))
+    return client.post(
+        "/shop/api/v1",
+        json.dumps(web_order(order_id, "tok_ok")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+        **headers,
+    )
 
 
 def request_line(lines: list[dict]) -> dict:
@@ -69,14 +81,7 @@ def test_a_request_logs_json_lines_carrying_the_id_it_answers_in_x_request_id(cl
 
 
 def test_the_next_request_in_the_same_thread_logs_nothing_of_the_last_ones_context(client, log_lines):
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
-    post = client.post(
-        "/shop/api/v1",
-        json.dumps(web_order("L-0", "tok_ok")),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Api-Key {key}",
-    )
+    post = post_web_order(client, "L-0")
     health = client.get("/healthz")
 
     first, second = [line for line in log_lines() if line["logger"] == "shopsite.requests"]
@@ -104,16 +109,7 @@ def test_a_malformed_x_request_id_is_replaced_by_a_new_one(client, log_lines, gi
 
 
 def test_a_gateway_post_logs_the_message_id_it_answers_as_the_correlation_id(client, log_lines):
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
-
-    answer = client.post(
-        "/shop/api/v1",
-        json.dumps(web_order("L-1", "tok_ok")),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Api-Key {key}",
-        HTTP_X_REQUEST_ID="partner-request-7",
-    )
+    answer = post_web_order(client, "L-1", HTTP_X_REQUEST_ID="partner-request-7")
 
     assert answer.status_code == 202
     message_id = answer.json()["message_id"]
@@ -140,8 +136,7 @@ def test_log_format_console_renders_for_people_and_an_unknown_format_is_refused(
 def test_a_worker_logs_the_handling_of_a_posted_order_as_json_with_its_correlation_and_request_ids():
     """gunicorn and a Celery worker on a Redis of the test's own: the post's request id travels with
     the tasks it sends, and every group's line for the order carries the order's correlation id."""
-    partner = Partner.objects.create(name="acme", allowed_sources=["web"])
-    key = PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
+    key = new_partner_key("acme", sources=("web",))
     with redis_server() as redis_:
         env = site_environment(
             DATABASE_URL=session_database_url(),

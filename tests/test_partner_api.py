@@ -23,11 +23,14 @@ from eventstore.projections import projector, run
 from eventstore.projections import sweep as sweep_projections
 from eventstore.store import NO_STREAM, EventStore, NewEvent
 from orders.models import OrderSummary
-from shopsite.models import Partner, PartnerAPIKey
+from shopsite.models import Partner
 from tests.flows import dispatched, web_order
+from tests.partners import new_partner_key
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+PARTNER_SOURCES = ("web", "warehouse")
 
 CONTRACT_FIELDS = {
     "order_id",
@@ -49,19 +52,14 @@ def flowing(settings):
     settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = True
 
 
-def partner_key(name: str) -> str:
-    partner = Partner.objects.create(name=name, allowed_sources=["web", "warehouse"])
-    return PartnerAPIKey.objects.create_key(partner=partner, name=name)[1]
-
-
 @pytest.fixture
 def acme() -> str:
-    return partner_key("acme")
+    return new_partner_key("acme", sources=PARTNER_SOURCES)
 
 
 @pytest.fixture
 def globex() -> str:
-    return partner_key("globex")
+    return new_partner_key("globex", sources=PARTNER_SOURCES)
 
 
 def post(key: str, body: dict, *, expect: int = 202) -> None:

@@ -6,33 +6,30 @@ import pytest
 from eventstore.consumers import sweep
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
-from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
+from tests.flows import cancel, card, dispatched, marketplace_order, streams, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 store = EventStore()
 
 
-TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
-
-
 def test_thirty_orders_reach_the_status_the_rules_give(post):
     orders = [f"O-{n}" for n in range(30)]
     for n, order_id in enumerate(orders):
         shape = web_order if n % 2 else marketplace_order
-        post(shape(order_id, TOKENS[n % 3]))
+        post(shape(order_id, card(n)))
     cancelled = orders[0:6]  # before dispatch: tok_ok, tok_flaky and tok_decline orders among them
     shipped = orders[6:12]  # dispatched, then a cancel that must be rejected
     for order_id in cancelled:
         post(cancel(order_id))
     for order_id in shipped:
-        if TOKENS[orders.index(order_id) % 3] != "tok_decline":
+        if card(orders.index(order_id)) != "tok_decline":
             post(dispatched(order_id))
         post(cancel(order_id))
 
     assert not ParkedMessage.objects.exists(), list(ParkedMessage.objects.values("group", "reason"))
     for n, order_id in enumerate(orders):
-        paid = TOKENS[n % 3] != "tok_decline"
+        paid = card(n) != "tok_decline"
         order, payment, shipment = streams(order_id)
         assert order.count("OrderPlaced") == 1
         if order_id in cancelled:

@@ -16,9 +16,9 @@ from eventstore.models import ParkedMessage
 from eventstore.projections import rebuild, registered
 from eventstore.store import EventStore
 from orders.models import OrderSummary, SalesByDay
-from shopsite.models import Partner, PartnerAPIKey
 from tests.flows import (
     cancel,
+    card,
     dispatched,
     marketplace_order,
     read_model_tables,
@@ -26,6 +26,7 @@ from tests.flows import (
     streams,
     web_order,
 )
+from tests.partners import new_partner_key
 from tests.serving import http, serve, session_database_url, site_environment
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
@@ -35,7 +36,6 @@ pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 BROKER = "redis://127.0.0.1:6379/11"
 CACHE = "redis://127.0.0.1:6379/12"  # the fake payment provider's memory, shared by the workers
 ORDERS, CANCELS, DISPATCHES = 300, 30, 30
-TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
 SETTLE_TIMEOUT = 240  # seconds for everything to settle; a healthy run takes a fraction of it
 
 store = EventStore()
@@ -55,16 +55,13 @@ def env(transactional_db):
 
 @pytest.fixture
 def key(env):
-    partner = Partner.objects.create(
-        name="acme", allowed_sources=["web", "marketplace", "warehouse"], rate_limit_per_minute=100_000
-    )
-    return PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
+    return new_partner_key("acme", rate_limit_per_minute=100_000)
 
 
 @pytest.mark.parametrize("kill_a_worker", [False, True], ids=["steady", "worker-killed"])
 def test_orders_through_three_workers_reach_the_status_the_rules_give(env, key, kill_a_worker):
     run = "K" if kill_a_worker else "S"
-    orders = [(f"{run}-{n}", TOKENS[n % 3], web_order if n % 2 else marketplace_order) for n in range(ORDERS)]
+    orders = [(f"{run}-{n}", card(n), web_order if n % 2 else marketplace_order) for n in range(ORDERS)]
     cancelled = {order_id for order_id, _, _ in orders[:CANCELS]}
     paid_rest = [o for o, token, _ in orders[CANCELS:] if token != "tok_decline"]
     shipped = set(paid_rest[:DISPATCHES])

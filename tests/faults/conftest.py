@@ -75,9 +75,6 @@ def _empty_redis(request):
 @pytest.fixture
 def partner_key(transactional_db) -> str:
     """A committed partner "acme" allowed every source the flows use, with no practical rate limit."""
-    from shopsite.models import Partner, PartnerAPIKey
+    from tests.partners import new_partner_key
 
-    partner = Partner.objects.create(
-        name="acme", allowed_sources=["web", "marketplace", "warehouse"], rate_limit_per_minute=100_000
-    )
-    return PartnerAPIKey.objects.create_key(partner=partner, name="acme")[1]
+    return new_partner_key("acme", rate_limit_per_minute=100_000)

@@ -23,7 +23,7 @@ from pathlib import Path
 import redis
 
 from tests.faults.invariants import SETTLE_TIMEOUT, Order
-from tests.flows import cancel, dispatched, marketplace_order, streams, web_order
+from tests.flows import cancel, card, dispatched, marketplace_order, streams, web_order
 from tests.services import RedisServer
 from tests.serving import Answer, http, site_environment
 from tests.waiting import wait_until
@@ -98,11 +98,9 @@ def post_flow(
     threads at once, a cancel of the first `cancels`, then the warehouse's dispatch of the first
     `dispatches` paid orders left, once their shipment is requested. `keyed`: each post has its
     own Idempotency-Key. The orders and the accepted message ids."""
-    tokens, shapes = ["tok_ok", "tok_flaky", "tok_decline"], [web_order, marketplace_order]
-    paid_left = [n for n in range(cancels, count) if tokens[n % 3] != "tok_decline"][:dispatches]
-    orders = [
-        Order(f"{prefix}-{n}", tokens[n % 3], cancelled=n < cancels, shipped=n in paid_left) for n in range(count)
-    ]
+    shapes = [web_order, marketplace_order]
+    paid_left = [n for n in range(cancels, count) if card(n) != "tok_decline"][:dispatches]
+    orders = [Order(f"{prefix}-{n}", card(n), cancelled=n < cancels, shipped=n in paid_left) for n in range(count)]
     posts = [(shapes[n % 2](o.order_id, o.token), o.order_id) for n, o in enumerate(orders)]
     posts += [(cancel(o.order_id), f"cancel-{o.order_id}") for o in orders if o.cancelled]
 

@@ -19,18 +19,17 @@ from tests.faults.invariants import (
     wait_until_settled,
 )
 from tests.faults.shop import Poster, queued, stop_now
-from tests.flows import marketplace_order, web_order
+from tests.flows import card, marketplace_order, web_order
 from tests.serving import serve
 from tests.workers import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 DIES_BEFORE_PUBLISHING = "--config=python:tests.faults.gunicorn_dies_before_publishing"
-TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
 
 
 def test_posts_whose_web_process_died_before_publishing_are_delivered_by_the_sweep(env, redis_, partner_key):
-    orders = [Order(f"R5-{n}", TOKENS[n % 3]) for n in range(8)]
+    orders = [Order(f"R5-{n}", card(n)) for n in range(8)]
     shapes = [web_order, marketplace_order]
     bodies = {o.order_id: shapes[n % 2](o.order_id, o.token) for n, o in enumerate(orders)}
 

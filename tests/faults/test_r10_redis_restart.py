@@ -16,18 +16,16 @@ from tests.faults.invariants import (
     wait_until_settled,
 )
 from tests.faults.shop import Poster, queued, stop_now
-from tests.flows import marketplace_order, web_order
+from tests.flows import card, marketplace_order, web_order
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
-TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
-
 
 def test_orders_queued_in_a_redis_that_restarts_empty_are_all_processed(env, site, redis_, partner_key):
-    before = [Order(f"R10-{n}", TOKENS[n % 3]) for n in range(10)]
-    after = [Order(f"R10-after-{n}", TOKENS[n % 3]) for n in range(4)]
+    before = [Order(f"R10-{n}", card(n)) for n in range(10)]
+    after = [Order(f"R10-after-{n}", card(n)) for n in range(4)]
     with celery_beat(env) as beat:
         partner = Poster(site.url, partner_key)
         accepted = [partner.send(web_order(o.order_id, o.token), idempotency_key=o.order_id) for o in before]

@@ -18,20 +18,19 @@ from tests.faults.invariants import (
     wait_until_settled,
 )
 from tests.faults.shop import Poster, release_slow_charge, stop_now, wait_for_slow_charge
-from tests.flows import marketplace_order, web_order
+from tests.flows import card, marketplace_order, web_order
 from tests.waiting import wait_until
 from tests.workers import celery_beat, celery_worker
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
-TOKENS = ["tok_ok", "tok_flaky", "tok_decline"]
 LOST = "Connection to broker lost"
 
 
 def test_a_broker_connection_cut_during_a_task_costs_nothing_and_doubles_nothing(
     env, site, redis_proxy, markers, partner_key
 ):
-    orders = [Order("R12-slow", "tok_slow")] + [Order(f"R12-{n}", TOKENS[n % 3]) for n in range(8)]
+    orders = [Order("R12-slow", "tok_slow")] + [Order(f"R12-{n}", card(n)) for n in range(8)]
     shapes = [web_order, marketplace_order]
     with ExitStack() as stack:
         workers = [stack.enter_context(celery_worker(env, f"r12-{n}")) for n in range(2)]

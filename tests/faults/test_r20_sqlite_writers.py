@@ -24,7 +24,7 @@ import pytest
 
 from tests.faults.invariants import Order
 from tests.faults.shop import Poster
-from tests.flows import cancel, dispatched, marketplace_order, web_order
+from tests.flows import cancel, card, dispatched, marketplace_order, web_order
 from tests.serving import ROOT, manage, serve, site_environment
 
 pytestmark = pytest.mark.sqlite_pass
@@ -70,7 +70,7 @@ def test_web_and_commands_writing_at_once_for_30_s_never_find_the_database_locke
             for n in range(number, MAX_ORDERS, CLIENTS):
                 if time.monotonic() > deadline:
                     return
-                order_id, token = f"R20-{n}", ["tok_ok", "tok_flaky", "tok_decline"][n % 3]
+                order_id, token = f"R20-{n}", card(n)
                 shape = web_order if n % 2 else marketplace_order
                 accepted.append(partner.send(shape(order_id, token), idempotency_key=order_id))
                 if n % 10 == 0:

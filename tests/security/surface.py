@@ -1,8 +1,8 @@
-"""What the security suite's modules share: partners with keys, the count of what the store holds,
+"""What the security suite's modules share: the count of what the store holds,
 an order's summary once the flow has reached a state, and the site served by gunicorn on the test
 database, for the rows whose behaviour is the server's.
 
-    key = partner_key("acme")                      # committed: a served site sees it too
+    key = new_partner_key("acme")                  # tests.partners; committed: a served site sees it
     before = stored()                              # (shop-input events, idempotency records)
     with served_site(GATEWAY_RATE_PER_MINUTE="3") as site:
         answer = raw_request(site, "POST", "/shop/api/v1", body=b"...", headers={...})
@@ -22,18 +22,9 @@ from pathlib import Path
 from eventstore.models import Event
 from orders.models import OrderSummary
 from shopsite.gateway import INPUT_STREAM
-from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
+from shopsite.models import IdempotencyRecord
 from tests.browser import processed
 from tests.serving import Answer, Site, serve, session_database_url, site_environment
-
-#: Every source a partner of these tests may post.
-ALL_SOURCES = ("web", "marketplace", "warehouse")
-
-
-def partner_key(name: str, *, sources: tuple[str, ...] = ALL_SOURCES, **fields: object) -> str:
-    """A new partner `name` allowed `sources`, and its key (the secret, as the partner sends it)."""
-    partner = Partner.objects.create(name=name, allowed_sources=list(sources), **fields)
-    return PartnerAPIKey.objects.create_key(partner=partner, name=name)[1]
 
 
 def stored() -> tuple[int, int]:

@@ -25,7 +25,8 @@ from orders.models import CustomerOrders, OrderSummary, ProductSales
 from shipping.models import ShipmentBoardRow
 from tests.browser import processed
 from tests.flows import dispatched, streams, web_order
-from tests.security.surface import partner_key, stored, summary_once
+from tests.partners import new_partner_key
+from tests.security.surface import stored, summary_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +81,7 @@ def test_a_client_total_status_and_payment_state_are_ignored_for_what_the_rules_
 
 
 def test_nan_and_infinity_in_an_order_answer_400_and_store_nothing():
-    key = partner_key("mallory")
+    key = new_partner_key("mallory")
     before = stored()
     raw = json.dumps(order("S8-2"))
     for constant in ("NaN", "Infinity", "-Infinity", "1e999"):

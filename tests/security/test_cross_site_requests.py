@@ -21,7 +21,8 @@ from django.test import Client
 from eventstore.models import ParkedMessage
 from shopsite.models import PartnerAPIKey, Product
 from tests.flows import web_order
-from tests.security.surface import call, partner_key, served_site, stored
+from tests.partners import new_partner_key
+from tests.security.surface import call, served_site, stored
 from tests.serving import Answer, Site
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +68,7 @@ class Form:
 def forms(post) -> list[Form]:
     """Every kind of form that changes something, each with something to change."""
     call_command("loaddata", "demo_catalog", verbosity=0)
-    partner_key("globex")
+    new_partner_key("globex")
     for order_id in ("BAD-1", "BAD-2"):
         post({**web_order(order_id, "tok_ok"), "lines": []})  # parked by orders: no lines
     skipped = ParkedMessage.objects.filter(group="orders").earliest("parked_at")

@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from eventstore.models import Event, ParkedMessage
 from tests.flows import dispatched, web_order
-from tests.security.surface import partner_key, summary_once
+from tests.partners import new_partner_key
+from tests.security.surface import summary_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,7 +120,7 @@ def test_the_status_json_and_the_read_api_carry_them_as_data(shown, client):
     state = assert_json_data(client.get(f"/orders/{shown['storefront_order']}/status.json"))
     assert (state["customer_name"], state["carrier"], state["tracking_number"]) == (NAME, CARRIER, TRACKING)
 
-    acme = partner_key("reader")  # another partner sees none of it
+    acme = new_partner_key("reader")  # another partner sees none of it
     assert Client().get("/api/v1/orders/S16-1", headers={"Authorization": f"Api-Key {acme}"}).status_code == 404
     staff = Client()
     staff.force_login(get_user_model().objects.create_user("staff", is_staff=True))

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from shopsite.reports.sections import REPORTS
 from tests.flows import dispatched, web_order
-from tests.security.surface import partner_key
+from tests.partners import new_partner_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +59,7 @@ def column_lookups(model: type[models.Model]) -> list[str]:
 def staff(post) -> Client:
     """A superuser's browser, and a row in every table the admin lists."""
     call_command("loaddata", "demo_catalog", verbosity=0)
-    partner_key("globex")
+    new_partner_key("globex")
     post(web_order("S9-1", "tok_ok"))
     post(web_order("S9-2", "tok_decline"))
     post(dispatched("S9-1"))

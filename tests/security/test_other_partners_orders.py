@@ -13,7 +13,7 @@ from django.test import Client
 
 from orders.models import OrderSummary
 from tests.flows import web_order
-from tests.security.surface import partner_key
+from tests.partners import new_partner_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ def globex(post) -> str:
     """Globex's key, with acme's two orders (one paid, one declined) and globex's own paid one projected."""
     post(web_order("A-1", "tok_ok"))
     post(web_order("A-2", "tok_decline"))
-    key = partner_key("globex")
+    key = new_partner_key("globex")
     answer = read("/shop/api/v1", key, body=web_order(GLOBEXS, "tok_ok"))
     assert answer.status_code == 202, answer.content
     assert set(OrderSummary.objects.values_list("order_id", "partner")) == {

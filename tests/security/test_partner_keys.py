@@ -12,7 +12,8 @@ from django.test import Client
 
 from shopsite.models import Partner, PartnerAPIKey
 from tests.flows import web_order
-from tests.security.surface import partner_key, stored
+from tests.partners import new_partner_key
+from tests.security.surface import stored
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ MESSAGE = {"applies": "order", "source": "web", "profile": "customer", "note": "
 @pytest.fixture
 def globex(post) -> str:
     """Partner globex's key; globex has one order, projected, that every read below could show."""
-    key = partner_key("globex")
+    key = new_partner_key("globex")
     answer = knock(key, "post")
     assert answer.status_code == 202, answer.content
     post(web_order(ORDER_ID, "tok_ok"))  # as acme: the read API has an order to leak, if it would

@@ -14,7 +14,8 @@ import pytest
 import redis
 
 from shopsite.models import Partner
-from tests.security.surface import call, partner_key, served_site, stored
+from tests.partners import new_partner_key
+from tests.security.surface import call, served_site, stored
 from tests.services import redis_server
 from tests.serving import Site
 from tests.waiting import wait_until
@@ -41,7 +42,7 @@ def site(served) -> Site:
 
 @pytest.fixture
 def key(site, transactional_db) -> str:
-    key = partner_key("acme", rate_limit_per_minute=RATE)
+    key = new_partner_key("acme", rate_limit_per_minute=RATE)
     # The rate is counted in one-minute windows: start well inside one, so all requests share it.
     wait_until(lambda: time.time() % 60 < 50 or None, timeout=20, what="the start of a rate window", interval=0.2)
     return key
@@ -85,6 +86,6 @@ def test_reads_over_the_rate_are_refused_whatever_address_each_claims(site, key)
 def test_another_partner_is_not_held_back_by_the_first_ones_rate(site, key):
     for n in range(RATE + 1):
         call(site, "GET", "/api/v1/orders", headers={"Authorization": f"Api-Key {key}", **spoofed(n)})
-    other = partner_key("globex")
+    other = new_partner_key("globex")
     assert call(site, "GET", "/api/v1/orders", headers={"Authorization": f"Api-Key {other}"}).status == 200
     assert Partner.objects.count() == 2

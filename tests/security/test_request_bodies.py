@@ -15,7 +15,8 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from tests.security.surface import call, partner_key, raw_request, served_site, stored, worker_pids
+from tests.partners import new_partner_key
+from tests.security.surface import call, raw_request, served_site, stored, worker_pids
 from tests.serving import Site
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +33,7 @@ def site(django_db_setup) -> Site:
 
 @pytest.fixture
 def key(transactional_db) -> str:
-    return partner_key("acme")
+    return new_partner_key("acme")
 
 
 def post_to_gateway(site: Site, key: str, body: bytes, **headers: str):
