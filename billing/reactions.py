@@ -30,7 +30,7 @@ def handle(event: RecordedEvent) -> None:
             try:
                 refund_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
             except PaymentNotSettled as unsettled:
-                raise Waiting(_order_placed(command.order_id), str(unsettled)) from unsettled
+                raise Waiting(str(unsettled), event_id=_order_placed(command.order_id)) from unsettled
 
 
 def _order_placed(order_id: str) -> uuid.UUID:

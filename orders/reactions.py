@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from eventstore.consumers import ConsumerGroup
+from eventstore.consumers import ConsumerGroup, Waiting
 from eventstore.repository import Repository
 from eventstore.store import EventStore, RecordedEvent, caused_by
 
 from . import adapters
-from .domain import CancelOrder, Order, PlaceOrder
+from .domain import CancelOrder, Order, OrderNotFound, PlaceOrder
 from .models import DispatchedOrder
 from .service import cancel_order, place_order
 
@@ -37,8 +37,12 @@ def _handle_input(event: RecordedEvent) -> None:
             place_order(command, orders=orders, metadata=caused_by(event))
         case CancelOrder():
             dispatched = DispatchedOrder.objects.filter(order_id=command.order_id).exists()
-            # OrderNotFound (a cancel ahead of its order) propagates as transient: retried, then parked.
-            cancel_order(command, orders=orders, dispatched=dispatched, metadata=caused_by(event))
+            try:
+                cancel_order(command, orders=orders, dispatched=dispatched, metadata=caused_by(event))
+            except OrderNotFound as missing:
+                # A cancel ahead of its order waits while orders has earlier messages in hand (the
+                # order's among them, if it was sent first); then it is retried, and parked.
+                raise Waiting(str(missing)) from missing
 
 
 def takes(event: RecordedEvent) -> bool:

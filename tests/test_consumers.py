@@ -117,7 +117,7 @@ def test_a_message_failing_max_retries_times_is_parked_with_its_last_error(setti
 
 def waiting_for(other: uuid.UUID) -> ConsumerGroup:
     """Billing whose handler appends, then raises Waiting for `other`, at every call."""
-    handler = Handler(*[Waiting(other, "the charge is not settled")] * 10)
+    handler = Handler(*[Waiting("the charge is not settled", event_id=other)] * 10)
     return billing(handler, retry_base_seconds=2, max_retries=3)
 
 
@@ -141,6 +141,33 @@ def test_a_message_still_waiting_once_the_other_is_settled_counts_failures_and_p
     assert [deliver(waiting_for(charge), refund) for _ in range(3)] == [2, 4, None]
     parked = ParkedMessage.objects.get(group="billing", event_id=refund)
     assert parked.reason == "Failed 3 times; last: Waiting: the charge is not settled"
+
+
+def ahead_of_its_order(**options) -> ConsumerGroup:
+    """Billing whose handler appends, then raises Waiting for whatever came before, at every call."""
+    return billing(Handler(*[Waiting("no such order yet")] * 10), retry_base_seconds=2, max_retries=3, **options)
+
+
+def test_a_message_waits_without_counting_failures_while_the_group_has_an_earlier_one_in_hand():
+    earlier, cancel, later = received("A-1"), received("A-2"), received("A-3")
+    assert deliver(billing(Handler(RuntimeError("provider down"))), earlier) is not None  # retrying
+    for _ in range(5):  # more than max_retries
+        assert deliver(ahead_of_its_order(), cancel) == 2
+    assert Delivery.objects.get(event_id=cancel).failures == 0
+    deliver(billing(Handler()), earlier)
+    # `later`, unsettled too, came after it: only what came before counts.
+    assert [deliver(ahead_of_its_order(), cancel) for _ in range(3)] == [2, 4, None]
+    parked = ParkedMessage.objects.get(event_id=cancel)
+    assert parked.reason == "Failed 3 times; last: Waiting: no such order yet"
+    assert not ProcessedEvent.objects.filter(event_id=later).exists()
+
+
+def test_an_earlier_event_the_groups_selector_refuses_is_not_waited_for():
+    refused, cancel = received("A-1"), received("A-2")
+    group = ahead_of_its_order(selector=lambda event: event.stream_id != "order-A-1")
+    assert deliver(group, cancel) == 2
+    assert Delivery.objects.get(event_id=cancel).failures == 1  # nothing in hand before it: a failure
+    assert not ProcessedEvent.objects.filter(event_id=refused).exists()
 
 
 def test_a_permanent_failure_parks_at_once_with_its_reason_and_writes_nothing():

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from eventstore.consumers import PermanentFailure
+from eventstore.consumers import PermanentFailure, Waiting
 from eventstore.models import Event
 from eventstore.store import ANY, EventStore, NewEvent, RecordedEvent
 from orders.domain import DISPATCHED_REASON, OrderNotFound
@@ -154,10 +154,11 @@ def test_a_cancel_after_dispatch_is_rejected():
     assert (rejected.correlation_id, rejected.causation_id) == (str(cause.event_id), str(cause.event_id))
 
 
-def test_a_cancel_for_an_unknown_order_fails_transiently_so_it_is_retried():
-    with pytest.raises(OrderNotFound) as error:
+def test_a_cancel_for_an_unknown_order_waits_for_what_came_before_it_so_it_is_retried():
+    with pytest.raises(Waiting) as waiting:
         run(cancel("never-placed"))
-    assert not isinstance(error.value, PermanentFailure)
+    assert waiting.value.event_id is None  # whatever orders received before it
+    assert isinstance(waiting.value.__cause__, OrderNotFound)
     assert order_events("never-placed") == []
 
 

@@ -1,16 +1,41 @@
 """The whole flow with no broker: orders posted to the gateway are placed, charged, shipped and
 cancelled by the three components, each event delivered in-process when its append commits."""
 
+import uuid
+
 import pytest
 
-from eventstore.consumers import sweep
+from eventstore.consumers import deliver, sweep
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
+from orders.reactions import GROUP
 from tests.flows import cancel, card, dispatched, marketplace_order, streams, web_order
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 store = EventStore()
+
+
+def test_a_cancel_handled_ahead_of_its_order_waits_for_it_however_long_it_takes(post, settings):
+    """Found in review: the cancel counted failures while orders had its order's message in hand, so
+    with orders behind by more than its retries (about 15 s) it was parked."""
+    settings.CONSUMER_DELIVERY_ON_COMMIT = False  # the group is behind: nothing is handled yet
+    post(web_order("C-1", "tok_ok"))
+    cancelled = uuid.UUID(post(cancel("C-1")))
+    for _ in range(GROUP.max_retries + 2):
+        assert deliver(GROUP, cancelled) is not None  # waits: the order's message came first
+    assert not ParkedMessage.objects.exists()
+    settings.CONSUMER_DELIVERY_ON_COMMIT = True
+
+    def caught_up() -> bool | None:
+        if streams("C-1")[0] == ["OrderPlaced", "OrderCancelled"]:
+            return True
+        sweep()  # no broker: the sweep's drains run here, the order's first, the cancel's once its wait is over
+        return None
+
+    wait_until(caught_up, timeout=10, what="the order to be placed, then cancelled")
+    assert not ParkedMessage.objects.exists()
 
 
 def test_thirty_orders_reach_the_status_the_rules_give(post):

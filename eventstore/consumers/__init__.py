@@ -16,9 +16,10 @@ raises decides what happens next:
 
 - `PermanentFailure(reason)`: the message can never be handled (it cannot be mapped, its content
   is invalid): parked at once with the reason, nothing written.
-- `Waiting(event_id, reason)`: the message must wait for another one the group has not handled
-  yet (a refund for its order's charge): tried again after the first backoff, not counted as a
-  failure while that one is unsettled.
+- `Waiting(reason, event_id=None)`: the message must wait for an earlier one the group has not
+  settled yet, the event `event_id` (a refund for its order's charge) or any committed before it
+  (a cancel ahead of its order): tried again after the first backoff, not counted as a failure
+  while the group has that in hand.
 - a `ConcurrencyError` of the store: another writer got there first; the whole transaction is tried
   again at once.
 - anything else: transient; retried with exponential backoff, parked after `max_retries` failures.

@@ -18,15 +18,16 @@ class PermanentFailure(Exception):
 
 
 class Waiting(Exception):
-    """The message cannot be handled before another one of the group's, `event_id`, which the group
-    has neither handled nor parked yet (a refund waits for its order's charge).
+    """The message cannot be handled before an earlier one of the group's: the event `event_id` (a
+    refund waits for its order's charge), or, without it, whichever of the events committed before
+    this message the group still has in hand (a cancel ahead of its order).
 
     It is tried again after the group's first backoff, not counted as a failure, for as long as the
-    other one is unsettled; that one's own retries bound the wait. Once the other is settled, a
-    further `Waiting` is a transient failure like any other.
+    group has neither handled nor parked what it waits for; those messages' own retries bound the
+    wait. After that, a further `Waiting` is a transient failure like any other.
     """
 
-    def __init__(self, event_id: uuid.UUID, reason: str) -> None:
+    def __init__(self, reason: str, *, event_id: uuid.UUID | None = None) -> None:
         super().__init__(reason)
         self.event_id = event_id
 

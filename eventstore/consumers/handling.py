@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Waiting
+from eventstore.consumers.status import has_unsettled_before
 from eventstore.models import Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ConcurrencyError, EventStore, RecordedEvent
 
@@ -57,10 +58,10 @@ def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> 
         _park(group_, event, rejected.reason, failures=_failures_so_far(group_, event))
         return None
     except Waiting as waiting:
-        if settled(group_, [waiting.event_id]):
+        if not _still_waiting(group_, event, waiting):
             logger.warning("%s failed on %s %s: %s", group_.name, event.event_type, event.event_id, waiting)
             return _failed(group_, event, waiting)
-        logger.info("%s: %s %s waits for %s", group_.name, event.event_type, event.event_id, waiting.event_id)
+        logger.info("%s: %s %s waits: %s", group_.name, event.event_type, event.event_id, waiting)
         return _postpone(group_, event, waiting)
     except Exception as error:  # noqa: BLE001 - any other failure is transient by contract: kept, retried, parked
         logger.warning("%s failed on %s %s", group_.name, event.event_type, event.event_id, exc_info=True)
@@ -143,6 +144,13 @@ def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> fl
         delivery.next_attempt_at = now + timedelta(seconds=delay)
         delivery.save()
         return delay
+
+
+def _still_waiting(group_: ConsumerGroup, event: RecordedEvent, waiting: Waiting) -> bool:
+    """Whether the group has yet to settle what `waiting` waits for."""
+    if waiting.event_id is not None:
+        return not settled(group_, [waiting.event_id])
+    return has_unsettled_before(group_, event.checkpoint)
 
 
 def _postpone(group_: ConsumerGroup, event: RecordedEvent, waiting: Waiting) -> float:

@@ -1,15 +1,18 @@
-"""How far behind each consumer group is (admin, `manage.py consumers status`)."""
+"""How far behind each consumer group is (admin, `manage.py consumers status`), and whether it has
+work in hand from before a given event (`consumers.Waiting`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.models import ConsumerPartition, Delivery, Event, ParkedMessage, ProcessedEvent
-from eventstore.store import Appended, Checkpoint
+from eventstore.store import START, Appended, Checkpoint
 
 
 @dataclass(frozen=True)
@@ -24,31 +27,16 @@ class GroupStatus:
 
 
 def status(group_: ConsumerGroup) -> GroupStatus:
-    rows = ConsumerPartition.objects.filter(group=group_.name).values_list("transaction_id", "position")
-    checkpoint = min((Checkpoint(*row) for row in rows), default=Checkpoint(-1, 0))
-    unsettled = Event.objects.filter(
-        Q(transaction_id__gt=checkpoint.transaction_id)
-        | Q(transaction_id=checkpoint.transaction_id, position__gt=checkpoint.position)
-    )
-    if group_.categories:
-        unsettled = unsettled.filter(category__in=group_.categories)
-    if group_.event_types:
-        unsettled = unsettled.filter(event_type__in=group_.event_types)
-    unsettled = unsettled.exclude(
-        event_id__in=ProcessedEvent.objects.filter(group=group_.name).values("event_id")
-    ).exclude(event_id__in=ParkedMessage.objects.filter(group=group_.name).values("event_id"))
+    checkpoint = oldest_checkpoint(group_)
     if group_.selector is None:
+        unsettled = _unsettled(group_, after=checkpoint)
         lag = unsettled.count()
         oldest = unsettled.order_by("position").values_list("recorded_at", flat=True).first()
     else:
         # What the selector refuses is never delivered, so it is no lag: it is asked of each row.
         lag, oldest = 0, None
-        rows = unsettled.order_by("position").values_list(
-            "event_id", "stream_id", "event_type", "correlation_id", "metadata", "recorded_at"
-        )
-        for event_id, stream_id, event_type, correlation_id, metadata, recorded_at in rows.iterator(chunk_size=2000):
-            if group_.accepts(Appended(event_id, stream_id, event_type, correlation_id, metadata)):
-                lag, oldest = lag + 1, oldest or recorded_at
+        for recorded_at in _accepted(group_, _unsettled(group_, after=checkpoint)):
+            lag, oldest = lag + 1, oldest or recorded_at
     return GroupStatus(
         name=group_.name,
         queue=group_.queue,
@@ -61,3 +49,49 @@ def status(group_: ConsumerGroup) -> GroupStatus:
         .count(),
         parked=ParkedMessage.objects.filter(group=group_.name).count(),
     )
+
+
+def oldest_checkpoint(group_: ConsumerGroup) -> Checkpoint:
+    """The oldest of the group's partitions' checkpoints: everything the group matches before it is
+    handled, parked or refused by its selector. The start of the log while a partition has no row."""
+    rows = list(ConsumerPartition.objects.filter(group=group_.name).values_list("transaction_id", "position"))
+    if len(rows) < settings.CONSUMER_PARTITIONS:
+        return START
+    return min(Checkpoint(*row) for row in rows)
+
+
+def has_unsettled_before(group_: ConsumerGroup, checkpoint: Checkpoint) -> bool:
+    """Whether the group has an event before `checkpoint` (one it takes) that it has neither handled
+    nor parked. Read from its oldest partition checkpoint on, up to the first such event."""
+    earlier = _unsettled(group_, after=oldest_checkpoint(group_)).filter(
+        Q(transaction_id__lt=checkpoint.transaction_id)
+        | Q(transaction_id=checkpoint.transaction_id, position__lt=checkpoint.position)
+    )
+    if group_.selector is None:
+        return earlier.exists()
+    return next(_accepted(group_, earlier), None) is not None
+
+
+def _unsettled(group_: ConsumerGroup, *, after: Checkpoint) -> QuerySet[Event]:
+    """The events after `after` that match the group's filters and that it has neither handled nor
+    parked (its selector not asked)."""
+    unsettled = Event.objects.filter(
+        Q(transaction_id__gt=after.transaction_id) | Q(transaction_id=after.transaction_id, position__gt=after.position)
+    )
+    if group_.categories:
+        unsettled = unsettled.filter(category__in=group_.categories)
+    if group_.event_types:
+        unsettled = unsettled.filter(event_type__in=group_.event_types)
+    return unsettled.exclude(event_id__in=ProcessedEvent.objects.filter(group=group_.name).values("event_id")).exclude(
+        event_id__in=ParkedMessage.objects.filter(group=group_.name).values("event_id")
+    )
+
+
+def _accepted(group_: ConsumerGroup, events: QuerySet[Event]) -> Iterator[datetime]:
+    """The recording times of those of `events` the group's selector takes, oldest first."""
+    rows = events.order_by("position").values_list(
+        "event_id", "stream_id", "event_type", "correlation_id", "metadata", "recorded_at"
+    )
+    for event_id, stream_id, event_type, correlation_id, metadata, recorded_at in rows.iterator(chunk_size=2000):
+        if group_.accepts(Appended(event_id, stream_id, event_type, correlation_id, metadata)):
+            yield recorded_at

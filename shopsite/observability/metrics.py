@@ -76,7 +76,7 @@ _GROUP_GAUGES = {
         "Events the consumer group has still to handle (not handled, not parked).",
     ),
     "shop_consumer_lag_seconds": ("lag_seconds", "Age of the oldest event the consumer group has still to handle."),
-    "shop_consumer_retrying_messages": ("retrying", "Messages of the consumer group waiting to be tried again."),
+    "shop_consumer_retrying_messages": ("retrying", "Messages the consumer group failed on, to be tried again."),
     "shop_consumer_parked_messages": ("parked", "Messages the consumer group parked, not yet replayed or skipped."),
 }
 _PROJECTOR_GAUGES = {
