@@ -25,9 +25,32 @@ _JSON_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", 
 def command_for(
     *, applies: str | None, source: str | None, body: dict[str, Any], message_id: str, partner: str | None
 ) -> PlaceOrder | CancelOrder | None:
-    """The command a shop-input message asks of orders, or None when the message is not for orders."""
+    """The command a shop-input message asks of orders, or None when the message is not for orders.
+
+    A PermanentFailure names the order the message meant, when it says one, so its sender can find it.
+    """
     if applies != "order":
         return None
+    try:
+        return _command_for(source=source, body=body, message_id=message_id, partner=partner)
+    except PermanentFailure as failure:
+        raise PermanentFailure(failure.reason, subject=_stated_order_id(source, body, message_id)) from failure
+
+
+def _stated_order_id(source: str | None, body: dict[str, Any], message_id: str) -> str | None:
+    """The order id a message names, valid or not, if it names one as a string."""
+    if "action" not in body and source == "marketplace":
+        stated = body.get("ref")
+    elif "action" not in body and source == "web" and "order_id" not in body:
+        stated = message_id
+    else:
+        stated = body.get("order_id")
+    return stated if isinstance(stated, str) else None
+
+
+def _command_for(
+    *, source: str | None, body: dict[str, Any], message_id: str, partner: str | None
+) -> PlaceOrder | CancelOrder:
     if "action" in body:
         action = body["action"]
         if action != "cancel":

@@ -27,6 +27,17 @@ class InvalidOrder(Exception):
     """The content can never make a valid order or cancel: no retry will help."""
 
 
+class OrderAlreadyPlaced(Exception):
+    """An order with this id was placed before with other content: the new one is refused, as a
+    business decision (an identical repeat is no error: it places nothing)."""
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(
+            f"Order {order_id!r} was already placed with other content; send a new order id for a new order."
+        )
+
+
 class OrderNotFound(Exception):
     """No order with this id has been placed, yet: deliveries can come out of order, so retry."""
 
@@ -169,30 +180,37 @@ class OrderCancellationRejected:
 class Order(Aggregate):
     category = "order"
     event_types = (OrderPlaced, OrderCancelled, OrderCancellationRejected)
+    snapshot_schema = 2  # 2: the placement is kept, to tell a repeat from another order
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
-        self.placed = False
+        self.placement: OrderPlaced | None = None
         self.cancelled = False
         self.cancellation_rejected = False
 
+    @property
+    def placed(self) -> bool:
+        return self.placement is not None
+
     def place(self, command: PlaceOrder) -> None:
-        # A repeated placement (a redelivery, a client retry) must not place the order twice.
-        if self.placed:
-            return
-        self.record(
-            OrderPlaced(
-                order_id=command.order_id,
-                partner=command.partner,
-                source=command.source,
-                customer=command.customer,
-                lines=command.lines,
-                currency=command.currency,
-                total=command.total,
-                shipping_address=command.shipping_address,
-                payment_token=command.payment_token,
-            )
+        """Place the order. A repeat of the same placement (a redelivery, a client retry) places
+        nothing; another order under the same id raises OrderAlreadyPlaced."""
+        placement = OrderPlaced(
+            order_id=command.order_id,
+            partner=command.partner,
+            source=command.source,
+            customer=command.customer,
+            lines=command.lines,
+            currency=command.currency,
+            total=command.total,
+            shipping_address=command.shipping_address,
+            payment_token=command.payment_token,
         )
+        if self.placement == placement:
+            return
+        if self.placement is not None:
+            raise OrderAlreadyPlaced(command.order_id)
+        self.record(placement)
 
     def cancel(self, command: CancelOrder, *, dispatched: bool) -> None:
         """`dispatched`: whether the goods have left the warehouse, which the order does not know itself."""
@@ -208,7 +226,7 @@ class Order(Aggregate):
     def apply(self, event: object) -> None:
         match event:
             case OrderPlaced():
-                self.placed = True
+                self.placement = event
             case OrderCancelled():
                 self.cancelled = True
             case OrderCancellationRejected():

@@ -3,6 +3,7 @@
 from django.db import models
 
 from .domain import MAX_ORDER_ID_LENGTH
+from .status import ORDER_STATUSES  # noqa: F401 - the read models' statuses, imported from here
 
 
 class DispatchedOrder(models.Model):
@@ -17,9 +18,8 @@ class DispatchedOrder(models.Model):
 
 # --- read models (orders.projections) ------------------------------------------------------------
 
-#: The values the order summary's projector writes: an order's status, in the order an order goes
-#: through them, and its payment's and shipment's.
-ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+#: The values the order summary's projector writes: an order's status (orders.status), its
+#: payment's and its shipment's.
 PAYMENT_STATUSES = ("captured", "declined", "refunded")
 SHIPMENT_STATUSES = ("requested", "dispatched", "delivered", "cancelled")
 

@@ -14,10 +14,7 @@ from eventstore.projections import Rebuild, RowProjector
 from eventstore.store import EventStore, RecordedEvent
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
-
-# Statuses an order does not leave for a later payment or shipment event.
-_FINAL = {"cancelled"}
-_AFTER_PAYMENT = {"dispatched", "delivered"}
+from .status import status_after
 
 
 class OrderSummaryProjector(RowProjector):
@@ -42,6 +39,7 @@ class OrderSummaryProjector(RowProjector):
         row = row or {"status": "placed", "lines": [], "total": None}
         data, at = event.data, event.recorded_at
         row["updated_at"] = at
+        row["status"] = status_after(row["status"], event.event_type)
         match event.event_type:
             case "OrderPlaced":
                 row.update(
@@ -55,14 +53,10 @@ class OrderSummaryProjector(RowProjector):
                     correlation_id=event.correlation_id,
                     placed_at=at,
                 )
-            case "OrderCancelled":
-                row["status"] = "cancelled"
             case "PaymentCaptured":
                 row.update(payment_status="captured", provider_ref=data.get("provider_ref", ""), paid_at=at)
-                _move(row, "paid", unless=_FINAL | _AFTER_PAYMENT)
             case "PaymentDeclined":
                 row["payment_status"] = "declined"
-                _move(row, "payment_declined", unless=_FINAL)
             case "PaymentRefunded":
                 row["payment_status"] = "refunded"
             case "ShipmentRequested":
@@ -74,18 +68,11 @@ class OrderSummaryProjector(RowProjector):
                     tracking_number=data.get("tracking_number", ""),
                     dispatched_at=at,
                 )
-                _move(row, "dispatched", unless=_FINAL | {"delivered"})
             case "ShipmentDelivered":
                 row["shipment_status"] = "delivered"
-                _move(row, "delivered", unless=_FINAL)
             case "ShipmentCancelled":
                 row["shipment_status"] = "cancelled"
         return row
-
-
-def _move(row: dict[str, Any], status: str, *, unless: set[str]) -> None:
-    if row["status"] not in unless:
-        row["status"] = status
 
 
 class SalesByDayProjector(RowProjector):

@@ -17,8 +17,10 @@ def place_order(command: PlaceOrder, *, orders: Repository[Order], metadata: dic
 
 def cancel_order(
     command: CancelOrder, *, orders: Repository[Order], dispatched: bool, metadata: dict[str, Any]
-) -> None:
-    """`dispatched`: whether orders' cache has seen the shipment leave (see models.DispatchedOrder)."""
+) -> Order:
+    """`dispatched`: whether orders' cache has seen the shipment leave (see models.DispatchedOrder).
+    Returns the order as it is now: cancelled, or its cancellation rejected."""
     order = orders.load(command.order_id)
     order.cancel(command, dispatched=dispatched)
     orders.save(order, metadata=metadata)
+    return order

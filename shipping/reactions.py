@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eventstore.consumers import ConsumerGroup, PermanentFailure
+from eventstore.consumers import ConsumerGroup, PermanentFailure, Processed
 from eventstore.repository import Repository
 from eventstore.store import EventStore, RecordedEvent, caused_by
 
@@ -36,11 +36,10 @@ class PlacedOrderNotCached(Exception):
         super().__init__(f"Order {order_id!r} is not in shipping's cache of placed orders yet.")
 
 
-def handle(event: RecordedEvent) -> None:
+def handle(event: RecordedEvent) -> Processed | None:
     """Handle one event of the group (inside the mechanism's transaction)."""
     reaction = REACTIONS.get(event.event_type)
-    if reaction is not None:
-        reaction(event)
+    return None if reaction is None else reaction(event)
 
 
 def on_order_placed(event: RecordedEvent) -> None:
@@ -77,7 +76,7 @@ def on_order_cancelled(event: RecordedEvent) -> None:
         raise PermanentFailure(conflict.reason) from conflict
 
 
-def on_shop_data_received(event: RecordedEvent) -> None:
+def on_shop_data_received(event: RecordedEvent) -> Processed:
     command = adapters.command_for(
         applies=event.metadata.get("applies"), source=event.metadata.get("source"), body=event.data
     )
@@ -87,14 +86,15 @@ def on_shop_data_received(event: RecordedEvent) -> None:
         elif isinstance(command, DeliverShipment):
             service.deliver_shipment(command, shipments=_shipments(), metadata=caused_by(event))
     except ShipmentWasCancelled as rejected:
-        raise PermanentFailure(rejected.reason) from rejected
+        raise PermanentFailure(rejected.reason, subject=command.order_id) from rejected
+    return Processed(subject=None if command is None else command.order_id)
 
 
 def _shipments() -> Repository[Shipment]:
     return Repository(Shipment, store=EventStore())
 
 
-REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {
+REACTIONS: dict[str, Callable[[RecordedEvent], Processed | None]] = {
     "ShopDataReceived": on_shop_data_received,
     "OrderPlaced": on_order_placed,
     "PaymentCaptured": on_payment_captured,

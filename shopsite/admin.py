@@ -4,8 +4,16 @@ from django.contrib.auth.models import Group, User
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from eventstore.admin import FilterLookupsOnly
-from shopsite.models import Partner, PartnerAPIKey, Product
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from eventstore.admin import FilterLookupsOnly, ReadModelAdmin
+from eventstore.admin.log import event_list_link
+from eventstore.admin.processing import ProcessingAdmin
+from eventstore.models import ProjectorState
+from shopsite.models import MessageOutcome, Partner, PartnerAPIKey, Product
 
 # The library's own key model is unused: partners' keys are PartnerAPIKey.
 admin.site.unregister(APIKey)
@@ -60,3 +68,43 @@ class PartnerAPIKeyAdmin(FilterLookupsOnly, APIKeyModelAdmin):
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked=False).update(revoked=True)
         self.message_user(request, f"Revoked {revoked} keys.", messages.SUCCESS)
+
+
+@admin.register(MessageOutcome)
+class MessageOutcomeAdmin(ReadModelAdmin):
+    """What became of each message: staff find the unroutable, rejected and parked ones here."""
+
+    list_display = ("message_id", "status", "applies", "source", "partner", "order_id", "received_at")
+    list_filter = ("status", "applies", "partner")
+    search_fields = ("message_id__exact", "order_id__exact")
+    search_help_text = "An exact message id or order id."
+    ordering = ("-received_at",)
+    date_hierarchy = "received_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "by_component", "events"]
+
+    @admin.display(description="by component")
+    def by_component(self, outcome: MessageOutcome) -> SafeString:
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong>: {} {} {}</p>",
+            ((c["name"], c["status"], c["at"] or "", c["reason"] or "") for c in outcome.components),
+        )
+
+    @admin.display(description="events")
+    def events(self, outcome: MessageOutcome) -> SafeString:
+        return event_list_link("The message and its flow in the event log", correlation_id=str(outcome.message_id))
+
+
+class ProcessingWithUnroutableAdmin(ProcessingAdmin):
+    """The processing page, with the messages no component takes beside the parked ones."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        url = reverse("admin:shopsite_messageoutcome_changelist") + "?status__exact=unroutable"
+        unroutable = {"unroutable": MessageOutcome.objects.filter(status="unroutable").count(), "unroutable_url": url}
+        return super().changelist_view(request, {**unroutable, **(extra_context or {})})
+
+
+admin.site.unregister(ProjectorState)
+admin.site.register(ProjectorState, ProcessingWithUnroutableAdmin)

@@ -29,12 +29,13 @@ import structlog
 from django.conf import settings
 from django.db import IntegrityError
 
+from eventstore import consumers, outcomes
+from eventstore.outcomes import INPUT_STREAM, MESSAGE_TYPE
 from eventstore.repository import retry_on_conflict
-from eventstore.store import ANY, EventStore, NewEvent
+from eventstore.store import ANY, Appended, EventStore, NewEvent
 from shopsite.models import IdempotencyRecord, Partner
 
-INPUT_STREAM = "shop-input"
-MESSAGE_TYPE = "ShopDataReceived"
+__all__ = ["INPUT_STREAM", "MESSAGE_TYPE", "Receipt", "receive_message", "forget_idempotency_keys"]
 ROUTING_FIELDS = ("applies", "source", "profile")
 MAX_ROUTING_FIELD_LENGTH = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -79,9 +80,13 @@ def receive_message(
     *,
     caller: Partner,
     idempotency_key: str | None = None,
+    metadata: dict[str, Any] | None = None,
     store: EventStore | None = None,
 ) -> Receipt:
     """Store `body` as a `ShopDataReceived` event in `shop-input`, or raise a `GatewayError`.
+
+    `metadata`: more about the message for its metadata, from the site itself (the staff user
+    who sent it); it cannot replace the routing fields the gateway writes.
 
     Call it outside a transaction: the message is committed when it returns, in a transaction of
     its own (the store's first-write rule makes that the only safe way to append to a busy stream).
@@ -93,6 +98,7 @@ def receive_message(
         MESSAGE_TYPE,
         {name: value for name, value in body.items() if name not in ROUTING_FIELDS},
         metadata={
+            **(metadata or {}),
             "applies": body["applies"],
             "source": body["source"],
             "partner": caller.name,
@@ -102,17 +108,33 @@ def receive_message(
         },
     )
     store = store or EventStore()
-    if idempotency_key is None:
+    unroutable = _unroutable(event)
+    if idempotency_key is None and unroutable is None:
         store.append(INPUT_STREAM, [event], ANY)  # one autocommit statement
         receipt = Receipt(event.event_id)
+    elif idempotency_key is None:
+        _store(store, event, unroutable=unroutable)
+        receipt = Receipt(event.event_id)
     else:
-        receipt = _receive_once(store, event, caller=caller, key=idempotency_key, digest=_digest(body))
+        receipt = _receive_once(
+            store, event, caller=caller, key=idempotency_key, digest=_digest(body), unroutable=unroutable
+        )
     # The stored message's id is its flow's correlation id: the rest of the request logs with it.
     structlog.contextvars.bind_contextvars(correlation_id=str(receipt.message_id))
     return receipt
 
 
-def _receive_once(store: EventStore, event: NewEvent, *, caller: Partner, key: str, digest: str) -> Receipt:
+def _unroutable(event: NewEvent) -> NewEvent | None:
+    """The message's `MessageUnroutable` outcome when no consumer group takes it, else None. It is
+    stored with the message, so its sender learns at once that nothing will process it; a
+    component installed later still takes it (its group reads the log from the start)."""
+    as_appended = Appended(event.event_id, INPUT_STREAM, MESSAGE_TYPE, str(event.event_id), event.metadata)
+    return None if consumers.takers(as_appended) else outcomes.unroutable(event)
+
+
+def _receive_once(
+    store: EventStore, event: NewEvent, *, caller: Partner, key: str, digest: str, unroutable: NewEvent | None
+) -> Receipt:
     """Store `event` unless `key` was used before: then the first answer, or IdempotencyKeyReused."""
     if receipt := _replay(caller, key, digest):
         return receipt
@@ -120,7 +142,7 @@ def _receive_once(store: EventStore, event: NewEvent, *, caller: Partner, key: s
         partner=caller, key=key, body_digest=digest, message_id=event.event_id, created_at=datetime.now(UTC)
     )
     try:
-        _store_with_key(store, event, record)
+        _store(store, event, record=record, unroutable=unroutable)
     except IntegrityError:
         # Another request with this key committed first (it held us on the unique index until
         # then); our append was rolled back with the record.
@@ -132,15 +154,25 @@ def _receive_once(store: EventStore, event: NewEvent, *, caller: Partner, key: s
 
 
 @retry_on_conflict
-def _store_with_key(store: EventStore, event: NewEvent, record: IdempotencyRecord) -> None:
-    """The message and the record of its key, in one transaction, all or nothing.
+def _store(
+    store: EventStore,
+    event: NewEvent,
+    *,
+    record: IdempotencyRecord | None = None,
+    unroutable: NewEvent | None = None,
+) -> None:
+    """The message, its unroutable outcome and the record of its key, in one transaction, all or
+    nothing.
 
     The append comes first, as the store wants the first write of a transaction. A transaction
     that loses the race for the input stream's next version to a younger one must not append
     after it (`TransactionOrderConflict`): the whole transaction is then tried again.
     """
     store.append(INPUT_STREAM, [event], ANY)
-    record.save(force_insert=True)
+    if unroutable is not None:
+        store.append(outcomes.outcome_stream(event.event_id), [unroutable], ANY)
+    if record is not None:
+        record.save(force_insert=True)
 
 
 def forget_idempotency_keys(*, older_than: timedelta | None = None) -> int:

@@ -78,3 +78,36 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id}:{self.key}"
+
+
+# --- read models (shopsite.outcomes) -------------------------------------------------------------
+
+#: A message's status: some component that takes it has not settled it; every one handled it; one
+#: refused it as a business decision; one parked it; no component takes it.
+MESSAGE_STATUSES = ("pending", "processed", "rejected", "parked", "unroutable")
+#: A component's status for a message.
+COMPONENT_STATUSES = ("pending", "processed", "rejected", "parked")
+
+
+class MessageOutcome(models.Model):
+    """Read model: what became of each raw message the gateway stored (its sender reads it)."""
+
+    message_id = models.UUIDField(primary_key=True)
+    partner = models.CharField(max_length=150, blank=True)  # the gateway's caller, by name
+    applies = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=20)  # MESSAGE_STATUSES
+    #: [{"name": the component, "status": COMPONENT_STATUSES, "at": ISO time or null, "reason": text or null}]
+    components = models.JSONField(default=list)
+    order_id = models.CharField(max_length=100, blank=True)  # what the message is about, once a component says
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="shopsite_outcome_status"),
+            models.Index(fields=["partner", "received_at"], name="shopsite_outcome_partner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.status})"

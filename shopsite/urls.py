@@ -1,8 +1,9 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from shopsite.api.messages import MessageOutcomeView
 from shopsite.api.views import ShopInputView
 from shopsite.health import healthz
 from shopsite.observability.metrics import metrics
@@ -18,6 +19,8 @@ urlpatterns = [
     path("reports/", include("shopsite.reports.urls")),
     path("api/v1/", include("shopsite.api.read_urls")),
     path("shop/api/v1", ShopInputView.as_view(), name="shop-input"),
+    # Any text after messages/, so that a malformed id gets the API's JSON 404, not Django's page.
+    re_path(r"^shop/api/v1/messages/(?P<message_id>[\s\S]+)$", MessageOutcomeView.as_view(), name="message-outcome"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),

@@ -31,10 +31,12 @@ def test_an_orders_page_tells_its_story_in_log_order_with_its_read_model_row(pos
     assert shown == [
         "ShopDataReceived",
         "OrderPlaced",
+        "MessageProcessed",  # each message's outcome, in its flow
         "PaymentCaptured",
         "ShipmentRequested",
         "ShopDataReceived",
         "OrderCancelled",
+        "MessageProcessed",
         "PaymentRefunded",
         "ShipmentCancelled",
     ]

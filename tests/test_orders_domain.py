@@ -13,6 +13,7 @@ from orders.domain import (
     Customer,
     InvalidOrder,
     Order,
+    OrderAlreadyPlaced,
     OrderCancellationRejected,
     OrderCancelled,
     OrderLine,
@@ -76,10 +77,17 @@ def test_placing_an_already_placed_order_records_nothing():
     assert order.pending_events() == []
 
 
-def test_placing_an_order_with_the_same_id_but_other_content_records_nothing():
+def test_placing_an_order_with_the_same_id_but_other_content_is_refused_and_records_nothing():
     order = given(PLACED)
-    order.place(replace(PLACE, lines=(OrderLine("OTHER", 9, Decimal("1.00")),)))
+    with pytest.raises(OrderAlreadyPlaced, match="already placed with other content"):
+        order.place(replace(PLACE, lines=(OrderLine("OTHER", 9, Decimal("1.00")),)))
     assert order.pending_events() == []
+
+
+def test_another_partner_placing_the_same_content_under_a_taken_id_is_refused():
+    order = given(PLACED)
+    with pytest.raises(OrderAlreadyPlaced):
+        order.place(replace(PLACE, partner="someone-else"))
 
 
 def test_order_placed_becomes_the_json_shape_of_the_contract():

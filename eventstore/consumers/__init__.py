@@ -11,8 +11,11 @@ ready::
         ...                                        # load, decide, append (the append first)
 
 The handler is called once per matching event, inside a transaction that also writes the group's
-tracking row for the event, so an event redelivered after the commit has no second effect. What it
-raises decides what happens next:
+tracking row for the event, so an event redelivered after the commit has no second effect. It may
+return `Processed(subject=...)` (handled; about that order) or `Rejected(reason, subject=...)`
+(refused as a business decision: settled, its writes commit); for a raw input message the
+mechanism records either as the message's outcome (`eventstore.outcomes`). What it raises decides
+what happens next:
 
 - `PermanentFailure(reason)`: the message can never be handled (it cannot be mapped, its content
   is invalid): parked at once with the reason, nothing written.
@@ -31,7 +34,17 @@ partitions, each drained by one runner at a time), `transport` (on commit, the s
 `status` (lag).
 """
 
-from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Waiting, group, register, registered
+from eventstore.consumers.groups import (
+    ConsumerGroup,
+    PermanentFailure,
+    Processed,
+    Rejected,
+    Waiting,
+    group,
+    register,
+    registered,
+    takers,
+)
 from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked
 from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
 from eventstore.consumers.status import GroupStatus, status
@@ -42,6 +55,8 @@ __all__ = [
     "Drained",
     "GroupStatus",
     "PermanentFailure",
+    "Processed",
+    "Rejected",
     "Waiting",
     "deliver",
     "drain",
@@ -58,4 +73,5 @@ __all__ = [
     "skip_parked",
     "status",
     "sweep",
+    "takers",
 ]

@@ -10,11 +10,31 @@ from eventstore.store import Appended, RecordedEvent
 
 
 class PermanentFailure(Exception):
-    """The handler rejects the message for good; it is parked with this reason."""
+    """The handler can never handle the message (it cannot be mapped, its content is invalid); it
+    is parked with this reason. `subject`: what it is about (an order id), when known."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, subject: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.subject = subject
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What a handler may return: it handled the message, which was about `subject` (an order id).
+    Returning None says the same, about nothing in particular."""
+
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """What a handler returns when it refused the message as a business decision (an order id
+    already placed with other content, a cancel after dispatch): the message is settled, whatever
+    the handler appended commits, and its sender reads the reason in the message's outcome."""
+
+    reason: str
+    subject: str | None = None
 
 
 class Waiting(Exception):
@@ -38,7 +58,7 @@ class ConsumerGroup:
 
     name: str
     queue: str
-    handler: Callable[[RecordedEvent], None]
+    handler: Callable[[RecordedEvent], Processed | Rejected | None]
     #: Filters; an event matches when it passes every filter given (an empty one passes all).
     categories: tuple[str, ...] = ()
     event_types: tuple[str, ...] = ()
@@ -72,6 +92,15 @@ def register(group_: ConsumerGroup) -> None:
 
 def registered() -> list[ConsumerGroup]:
     return list(_groups.values())
+
+
+def takers(event: RecordedEvent | Appended) -> list[ConsumerGroup]:
+    """The registered groups that take the event: it matches their filters and their selector."""
+    return [
+        g
+        for g in _groups.values()
+        if g.matches(category=event.category, event_type=event.event_type) and g.accepts(event)
+    ]
 
 
 def group(name: str) -> ConsumerGroup:

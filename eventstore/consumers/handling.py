@@ -12,7 +12,8 @@ import structlog
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
-from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Waiting
+from eventstore import outcomes
+from eventstore.consumers.groups import ConsumerGroup, PermanentFailure, Rejected, Waiting
 from eventstore.consumers.status import has_unsettled_before
 from eventstore.models import Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ConcurrencyError, EventStore, RecordedEvent
@@ -54,8 +55,8 @@ def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> 
         return None
     try:
         _handle_once(group_, event, check=not unsettled)
-    except PermanentFailure as rejected:
-        _park(group_, event, rejected.reason, failures=_failures_so_far(group_, event))
+    except PermanentFailure as failure:
+        _park(group_, event, failure.reason, failures=_failures_so_far(group_, event), subject=failure.subject)
         return None
     except Waiting as waiting:
         if not _still_waiting(group_, event, waiting):
@@ -71,13 +72,16 @@ def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> 
 
 
 def _handle_once(group_: ConsumerGroup, event: RecordedEvent, *, check: bool) -> None:
-    """The handler's writes and the tracking row, in one transaction, at most once per group."""
+    """The handler's writes, the message's outcome and the tracking row, in one transaction, at
+    most once per group."""
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 if check and settled(group_, [event.event_id]):
                     return
-                group_.handler(event)
+                result = group_.handler(event)
+                if outcomes.is_message(event):
+                    _record_outcome(group_, event, result)
                 _track(group_, event.event_id)
             return
         except ConcurrencyError:
@@ -89,6 +93,17 @@ def _handle_once(group_: ConsumerGroup, event: RecordedEvent, *, check: bool) ->
             if not settled(group_, [event.event_id]):
                 raise
             return
+
+
+def _record_outcome(group_: ConsumerGroup, message: RecordedEvent, result: object) -> None:
+    if isinstance(result, Rejected):
+        outcomes.record(
+            message, outcomes.MESSAGE_REJECTED, component=group_.name, subject=result.subject, reason=result.reason
+        )
+    else:
+        outcomes.record(
+            message, outcomes.MESSAGE_PROCESSED, component=group_.name, subject=getattr(result, "subject", None)
+        )
 
 
 # The tracking row and the settled check run for every message: plain SQL, not the ORM's
@@ -137,13 +152,14 @@ def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> fl
         delivery = _delivery(group_, event, now)
         delivery.failures += 1
         delivery.last_error = _described(error)
-        if delivery.failures >= group_.max_retries:
-            _park(group_, event, f"Failed {delivery.failures} times; last: {delivery.last_error}", delivery.failures)
-            return None
         delay = _retry_base(group_) * 2 ** (delivery.failures - 1)
         delivery.next_attempt_at = now + timedelta(seconds=delay)
         delivery.save()
+    if delivery.failures < group_.max_retries:
         return delay
+    # Parked in a transaction of its own: the outcome it records must be that transaction's first write.
+    _park(group_, event, f"Failed {delivery.failures} times; last: {delivery.last_error}", delivery.failures)
+    return None
 
 
 def _still_waiting(group_: ConsumerGroup, event: RecordedEvent, waiting: Waiting) -> bool:
@@ -180,20 +196,31 @@ def _described(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
-def _park(group_: ConsumerGroup, event: RecordedEvent, reason: str, failures: int) -> None:
-    with transaction.atomic():
-        ParkedMessage.objects.get_or_create(
-            group=group_.name,
-            event_id=event.event_id,
-            defaults={
-                "position": event.position,
-                "stream_id": event.stream_id,
-                "event_type": event.event_type,
-                "reason": reason,
-                "failures": failures,
-            },
-        )
-        Delivery.objects.filter(group=group_.name, event_id=event.event_id).delete()
+def _park(
+    group_: ConsumerGroup, event: RecordedEvent, reason: str, failures: int, *, subject: str | None = None
+) -> None:
+    """Park the message with its reason (once: a second park of a parked message changes nothing)."""
+    try:
+        with transaction.atomic():
+            if ParkedMessage.objects.filter(group=group_.name, event_id=event.event_id).exists():
+                return
+            if outcomes.is_message(event):  # the append first, as the store wants
+                outcomes.record(event, outcomes.MESSAGE_PARKED, component=group_.name, subject=subject, reason=reason)
+            ParkedMessage.objects.create(
+                group=group_.name,
+                event_id=event.event_id,
+                position=event.position,
+                stream_id=event.stream_id,
+                event_type=event.event_type,
+                reason=reason,
+                failures=failures,
+            )
+            Delivery.objects.filter(group=group_.name, event_id=event.event_id).delete()
+    except IntegrityError:
+        # Another delivery of the message parked it at the same moment; its outcome stands.
+        if not ParkedMessage.objects.filter(group=group_.name, event_id=event.event_id).exists():
+            raise
+        return
     logger.error("%s parked %s %s: %s", group_.name, event.event_type, event.event_id, reason)
 
 
@@ -206,7 +233,13 @@ def replay_parked(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID] | None =
     if event_ids is not None:
         parked = parked.filter(event_id__in=list(event_ids))
     with transaction.atomic():
-        ids = list(parked.select_for_update().values_list("event_id", flat=True))
+        # The rows are locked before the outcomes are appended: the lock, not the append, is the
+        # transaction's first write, which is safe here as only a replay or a skip of the same
+        # parked message, which this lock holds back, appends to its outcome stream meanwhile.
+        rows = list(parked.select_for_update().values_list("event_id", "stream_id"))
+        ids = [event_id for event_id, _ in rows]
+        for message in _messages(rows):
+            outcomes.record(message, outcomes.MESSAGE_REPLAYED, component=group_.name)
         ParkedMessage.objects.filter(group=group_.name, event_id__in=ids).delete()
     return ids
 
@@ -214,7 +247,20 @@ def replay_parked(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID] | None =
 def skip_parked(group_: ConsumerGroup, event_id: uuid.UUID) -> None:
     """Acknowledge a parked message without handling it."""
     with transaction.atomic():
-        deleted, _ = ParkedMessage.objects.filter(group=group_.name, event_id=event_id).delete()
-        if not deleted:
+        rows = list(
+            ParkedMessage.objects.select_for_update()
+            .filter(group=group_.name, event_id=event_id)
+            .values_list("event_id", "stream_id")
+        )
+        if not rows:
             raise LookupError(f"{group_.name} has no parked message {event_id}.")
+        for message in _messages(rows):
+            outcomes.record(message, outcomes.MESSAGE_REJECTED, component=group_.name, reason=outcomes.SKIPPED_REASON)
+        ParkedMessage.objects.filter(group=group_.name, event_id=event_id).delete()
         ProcessedEvent.objects.create(group=group_.name, event_id=event_id)
+
+
+def _messages(parked: list[tuple[uuid.UUID, str]]) -> list[RecordedEvent]:
+    """Those of the parked (event id, stream id) rows that are raw input messages, read whole."""
+    ids = [event_id for event_id, stream_id in parked if stream_id == outcomes.INPUT_STREAM]
+    return EventStore().get_all(ids) if ids else []

@@ -53,11 +53,13 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from eventstore import consumers, projections
+        from shopsite.models import MessageOutcome
 
         up = GaugeMetricFamily("shop_store_up", "1 if the event store's figures could be read at this scrape, else 0.")
         try:
             groups = [consumers.status(group) for group in consumers.registered()]
             projectors = [projections.status(projector) for projector in projections.registered()]
+            unroutable = MessageOutcome.objects.filter(status="unroutable").count()
         except DatabaseError:
             logger.warning("Metrics: the event store's figures could not be read.", exc_info=True)
             up.add_metric([], 0)
@@ -67,6 +69,9 @@ class StoreCollector(Collector):
         yield up
         yield from _gauges(_GROUP_GAUGES, "group", groups)
         yield from _gauges(_PROJECTOR_GAUGES, "projector", projectors)
+        yield GaugeMetricFamily(
+            "shop_unroutable_messages", "Messages stored that no component takes (their applies is unknown).", unroutable
+        )
 
 
 #: Metric name: (the status field it shows, its help).

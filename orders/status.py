@@ -1,0 +1,29 @@
+"""An order's status, as the read models and the webhooks publish it: the values and how each
+domain event moves it. Standard library only: it is the published language of the order's status,
+which the order summary's projector and the webhooks component both follow.
+"""
+
+from __future__ import annotations
+
+#: An order's statuses, in the order an order goes through them.
+ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+
+#: The status each event moves an order to, and the statuses it does not move an order from.
+_MOVES: dict[str, tuple[str, frozenset[str]]] = {
+    "OrderPlaced": ("placed", frozenset(ORDER_STATUSES)),  # only a new order becomes placed
+    "OrderCancelled": ("cancelled", frozenset()),
+    "PaymentCaptured": ("paid", frozenset({"cancelled", "dispatched", "delivered"})),
+    "PaymentDeclined": ("payment_declined", frozenset({"cancelled"})),
+    "ShipmentDispatched": ("dispatched", frozenset({"cancelled", "delivered"})),
+    "ShipmentDelivered": ("delivered", frozenset({"cancelled"})),
+}
+
+#: The event types that can change an order's status.
+STATUS_EVENT_TYPES = tuple(_MOVES)
+
+
+def status_after(status: str, event_type: str) -> str:
+    """The order's status after an event of `event_type` (`status`: before it; a new order's is
+    "placed"). Events that do not move the status leave it as it was."""
+    new, unless = _MOVES.get(event_type, (status, frozenset()))
+    return status if status in unless else new
