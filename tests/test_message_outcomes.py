@@ -224,3 +224,28 @@ def test_staff_find_unroutable_messages_in_the_admin_beside_the_parked_ones(acme
     assert unroutable in listed.content.decode() and processed not in listed.content.decode()
     page = staff.get(f"/admin/shopsite/messageoutcome/{processed}/change/")
     assert page.status_code == 200 and "orders" in page.content.decode()
+
+
+def test_the_202_names_where_the_outcome_is_read_and_a_replay_names_the_same(settings):
+    settings.CONSUMER_DELIVERY_ON_COMMIT = settings.PROJECTIONS_ON_COMMIT = False
+    key = new_partner_key("initech")
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {key}", "HTTP_IDEMPOTENCY_KEY": "loc-1"}
+    body = json.dumps(web_order("OUT-16", "tok_ok"))
+    first = Client().post("/shop/api/v1", body, content_type="application/json", **headers)
+    again = Client().post("/shop/api/v1", body, content_type="application/json", **headers)
+    location = f"/shop/api/v1/messages/{first.json()['message_id']}"
+    assert (first.status_code, first["Location"]) == (202, location)
+    assert (again.status_code, again["Location"]) == (202, location)
+    assert Client().get(location, HTTP_AUTHORIZATION=f"Api-Key {key}").json()["status"] == "pending"
+
+
+def test_a_401_says_how_to_authenticate_and_a_415_how_to_send_json(settings):
+    body = json.dumps(web_order("OUT-17", "tok_ok"))
+    missing = Client().post("/shop/api/v1", body, content_type="application/json")
+    assert missing.status_code == 401 and missing["WWW-Authenticate"] == "Api-Key"
+    assert "Authorization: Api-Key <key>" in missing.json()["detail"]
+    wrong = Client().post("/shop/api/v1", body, content_type="application/json", HTTP_AUTHORIZATION="Api-Key x.y")
+    assert wrong.status_code == 401 and "Authorization: Api-Key <key>" in wrong.json()["detail"]
+    key = new_partner_key("initech")
+    text = Client().post("/shop/api/v1", body, content_type="text/plain", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert text.status_code == 415 and "Content-Type: application/json" in text.json()["detail"]

@@ -1,5 +1,6 @@
 """`POST /shop/api/v1`: translate HTTP to the gateway service and its answer back (DESIGN 6.1)."""
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -50,7 +51,13 @@ class ShopInputView(APIView):
             )
         ],
         responses={
-            202: OpenApiResponse(STORED, description="Stored (or stored before, under this Idempotency-Key)."),
+            202: OpenApiResponse(
+                STORED,
+                description=(
+                    "Stored (or stored before, under this Idempotency-Key). The `Location` header names "
+                    "`/shop/api/v1/messages/{message_id}`: GET it to learn what became of the message."
+                ),
+            ),
             400: OpenApiResponse(
                 INVALID,
                 description=(
@@ -58,10 +65,10 @@ class ShopInputView(APIView):
                     "NaN or Infinity, nested deeper than 32 levels, or text holding NUL or an unpaired surrogate."
                 ),
             ),
-            401: OpenApiResponse(DETAIL, description="No, or bad, credentials."),
+            401: OpenApiResponse(DETAIL, description="No, or bad, credentials: send `Authorization: Api-Key <key>`."),
             403: OpenApiResponse(DETAIL, description="The partner may not post for this source."),
             413: OpenApiResponse(DETAIL, description="The body is over the size limit (256 KiB by default)."),
-            415: OpenApiResponse(DETAIL, description="The content type is not application/json."),
+            415: OpenApiResponse(DETAIL, description="The content type is not application/json: send that."),
             422: OpenApiResponse(DETAIL, description="This Idempotency-Key was used with another body."),
             429: OpenApiResponse(DETAIL, description="Over the partner's rate; see Retry-After."),
             503: OpenApiResponse(DETAIL, description="The store is unreachable; nothing was stored."),
@@ -80,5 +87,8 @@ class ShopInputView(APIView):
             return Response({"detail": str(refused)}, status.HTTP_403_FORBIDDEN)
         except IdempotencyKeyReused as reused:
             return Response({"detail": str(reused)}, status.HTTP_422_UNPROCESSABLE_ENTITY)
-        headers = {"Idempotent-Replayed": "true"} if receipt.replayed else None
+        # Where the partner reads what became of the message (docs/design.md, "Message outcomes").
+        headers = {"Location": reverse("message-outcome", kwargs={"message_id": str(receipt.message_id)})}
+        if receipt.replayed:
+            headers["Idempotent-Replayed"] = "true"
         return Response({"message_id": str(receipt.message_id)}, status.HTTP_202_ACCEPTED, headers=headers)
