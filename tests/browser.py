@@ -23,6 +23,8 @@
   so DJANGO_ALLOW_ASYNC_UNSAFE is set for that test alone, and a browser per test keeps it so.
 - Chromium is Debian's (`apt-get install -y chromium`; `.ci/run` installs it): Playwright cannot
   download its own browsers here. Without it the tests fail with that message; they never skip.
+- `open_page(browser, url, requests=..., errors=...)`: the same page for a site served elsewhere
+  (tests/serving.py's gunicorn), with JavaScript on or off.
 - `processed(probe)`: waits, with a bound, for the read models to reach a state, running beat's
   sweep of the projectors in between as a deployment does (a PostgreSQL reader of the log sees an
   event only once every older transaction of the cluster has ended, so a projector run on commit
@@ -34,6 +36,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -96,12 +100,31 @@ def page_errors() -> list[str]:
 @pytest.fixture
 def page(browser, site_url, page_requests, page_errors) -> Iterator:
     """A fresh page (its own cookies and storage); requests off the site are recorded and aborted."""
+    with open_page(browser, site_url, requests=page_requests, errors=page_errors) as new_page:
+        yield new_page
+
+
+@contextmanager
+def open_page(
+    browser,
+    site_url: str,
+    *,
+    requests: list[str],
+    errors: list[str],
+    posts: list[str] | None = None,
+    java_script_enabled: bool = True,
+) -> Iterator:
+    """A fresh page on the site at `site_url` (the live server's, or a served site's): every URL
+    it requests recorded in `requests` (and in `posts` those it posts to), requests off the site
+    aborted, uncaught script errors recorded in `errors`."""
     site = _origin(site_url)
-    context = browser.new_context()
+    context = browser.new_context(java_script_enabled=java_script_enabled)
     context.set_default_timeout(TIMEOUT_MS)
 
     def route(route) -> None:
-        page_requests.append(route.request.url)
+        requests.append(route.request.url)
+        if posts is not None and route.request.method == "POST":
+            posts.append(route.request.url)
         if _origin(route.request.url) == site:
             route.continue_()
         else:
@@ -109,7 +132,7 @@ def page(browser, site_url, page_requests, page_errors) -> Iterator:
 
     context.route("**/*", route)
     new_page = context.new_page()
-    new_page.on("pageerror", lambda error: page_errors.append(str(error)))
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         yield new_page
     finally:
@@ -118,6 +141,12 @@ def page(browser, site_url, page_requests, page_errors) -> Iterator:
 
 def place_order_in_the_form(page, site_url: str, *, name: str = "Ann", quantity: str = "1") -> None:
     """Open the storefront, fill its order form (a red tee, M; paid with `tok_ok`) and submit it."""
+    fill_the_order_form(page, site_url, name=name, quantity=quantity)
+    page.get_by_role("button", name="Place order").click()
+
+
+def fill_the_order_form(page, site_url: str, *, name: str = "Ann", quantity: str = "1", token: str = "tok_ok") -> None:
+    """Open the storefront and fill its order form (a red tee, M; paid with `token`), not sent yet."""
     page.goto(site_url + "/")
     page.get_by_label("Red tee, M").fill(quantity)
     page.get_by_label("Name").fill(name)
@@ -126,8 +155,29 @@ def place_order_in_the_form(page, site_url: str, *, name: str = "Ann", quantity:
     page.get_by_label("City").fill("Rome")
     page.get_by_label("Postcode").fill("00100")
     page.get_by_label("Country").fill("IT")
-    page.get_by_label("Payment").select_option("tok_ok")
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_label("Payment").select_option(token)
+
+
+def assert_fits_the_width(page) -> None:
+    """Nothing on the page reaches past the window's width: no sideways scrolling."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+#: Where the browser tests leave their screenshots, to be looked at; the widths: a laptop, a phone.
+SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
+WIDTHS = (1280, 390)
+
+
+def screenshots(page, name: str) -> None:
+    """The page at each width, whole, in SHOTS (<name>-<width>.png); it fits each width (no
+    sideways scrolling)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        assert_fits_the_width(page)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
 def assert_requests_stay_on_site(requests: list[str], site_url: str) -> None:

@@ -108,3 +108,19 @@ def read_model_tables() -> dict[str, list[tuple]]:
         fields = [f.attname for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
         found[model.__name__] = list(model.objects.order_by(*fields).values_list(*fields))
     return found
+
+
+def orders_and_charges(order_id: str) -> tuple[int, int, int, int]:
+    """How many input messages, OrderPlaced events (in the whole log), PaymentCaptured events of
+    the order, and order summaries the store holds: (1, 1, 1, 1) for one order charged once."""
+    from eventstore.models import Event
+    from orders.models import OrderSummary
+    from shopsite.gateway import INPUT_STREAM
+
+    store = EventStore()
+    return (
+        len(store.read_stream(INPUT_STREAM)),
+        Event.objects.filter(event_type="OrderPlaced").count(),
+        [e.event_type for e in store.read_stream(f"payment-{order_id}")].count("PaymentCaptured"),
+        OrderSummary.objects.count(),
+    )

@@ -2,9 +2,17 @@
 
 An order placed through the form reaches `paid` on its status page while the page stays open: the
 page's script polls and updates it, no reload. Every request a page makes goes to the site itself.
+
+R28 (the form sent twice: one order, one charge): on the site as `make run` serves it, in a process
+of its own with its embedded worker (no broker, EMBEDDED_WORKER unset: `thread`), a double click
+on "Place order" sends one post and places one order with one charge, the button says it is
+working meanwhile, and the status page shows the order in progress, then paid; the same form sent
+again after going back leads to the same order; without JavaScript, the form's one-time key alone
+keeps a second post from placing a second order. Screenshots go to tests.browser.SHOTS (1280 and 390 px wide).
 """
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -15,9 +23,14 @@ from tests.browser import (
     TIMEOUT_MS,
     assert_requests_stay_on_site,
     chromium_executable,
+    fill_the_order_form,
+    open_page,
     place_order_in_the_form,
     processed,
+    screenshots,
 )
+from tests.flows import orders_and_charges
+from tests.serving import Site, serve, session_database_url, site_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,3 +127,126 @@ def test_without_chromium_the_browser_tests_fail_saying_how_to_install_it(monkey
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no chromium on it
     with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
         chromium_executable()
+
+
+# --- the form sent twice, on the embedded default (R28) ---------------------------------------
+
+
+@pytest.fixture
+def embedded_site(catalog) -> Iterator[Site]:
+    """The site as `make run` serves it (DEBUG on, no broker: the embedded worker, `thread`), in a
+    process of its own on the test database, four threads to take posts at once."""
+    env = site_environment(DATABASE_URL=session_database_url(), DEBUG="1", CONN_MAX_AGE="0")
+    assert "EMBEDDED_WORKER" not in env and "CELERY_BROKER_URL" not in env  # the default
+    with serve(env, options=("--workers=1", "--threads=4", "--access-logfile=-")) as site:
+        yield site
+
+
+def settled_counts(order_id: str) -> tuple[int, int, int, int]:
+    """The counts once the order's flow is over: paid, its shipment requested."""
+    processed(
+        lambda: OrderSummary.objects.filter(order_id=order_id, status="paid", shipment_status="requested").first(),
+        what=f"order {order_id} to be paid",
+    )
+    return orders_and_charges(order_id)
+
+
+def order_id_on(page) -> str:
+    expect(page).to_have_url(STATUS_PAGE)
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+# Added by the test after the page's own script: records each submission the page's script let
+# through (not prevented), and keeps the page from leaving, so the working form can be looked at.
+HOLD_THE_FORM = """() => {
+  window.letThrough = 0;
+  document.querySelector("[data-order-form]").addEventListener("submit", (event) => {
+    if (!event.defaultPrevented) window.letThrough += 1;
+    event.preventDefault();
+  });
+}"""
+
+
+def test_the_button_says_it_is_working_and_lets_no_second_submission_through(embedded_site, browser):
+    requests, errors, posts = [], [], []
+    with open_page(browser, embedded_site.url, requests=requests, errors=errors, posts=posts) as page:
+        fill_the_order_form(page, embedded_site.url)
+        page.evaluate(HOLD_THE_FORM)
+        page.get_by_role("button", name="Place order").dblclick()
+
+        button = page.locator("[data-place-order]")
+        expect(button).to_have_text("Placing your order…")
+        expect(button).to_be_disabled()
+        expect(button).to_have_attribute("aria-busy", "true")
+        expect(page.locator("[data-order-form]")).to_have_attribute("aria-busy", "true")
+        page.get_by_label("Postcode").press("Enter")  # Enter in a field sends the form too
+        page.locator("[data-order-form]").evaluate("form => form.requestSubmit()")
+        assert page.evaluate("window.letThrough") == 1  # the first submission, and no other
+        screenshots(page, "storefront-form-working")
+    assert posts == [] and errors == []
+
+
+def test_a_double_click_on_place_order_sends_one_post_and_places_one_order_charged_once(embedded_site, browser, capsys):
+    requests, errors, posts = [], [], []
+    with open_page(browser, embedded_site.url, requests=requests, errors=errors, posts=posts) as page:
+        fill_the_order_form(page, embedded_site.url, token="tok_flaky")  # the provider fails twice first
+        page.get_by_role("button", name="Place order").dblclick()
+
+        order_id = order_id_on(page)
+        # The post answered before the order was processed: the page shows it in progress...
+        expect(page.locator('[data-field="status"]')).not_to_have_text("Paid")
+        expect(page.locator('[data-field="headline"]')).to_contain_text(re.compile("processing|taking the payment"))
+        screenshots(page, "storefront-status-in-progress")
+        # ...and follows it, by itself, until it is paid.
+        expect(page.locator('[data-field="status"]')).to_have_text("Paid", timeout=TIMEOUT_MS)
+        expect(page.locator('[data-field="payment_status"]')).to_have_text("Captured")
+        expect(page.locator("[data-order-status]")).to_have_attribute("data-settled", "true", timeout=TIMEOUT_MS)
+        screenshots(page, "storefront-status-paid")
+
+    counts = settled_counts(order_id)
+    with capsys.disabled():
+        print(f"\ndouble click: {len(posts)} post(s); (messages, orders, charges, summaries) = {counts}")  # noqa: T201
+    assert counts == (1, 1, 1, 1)
+    assert posts == [embedded_site.url + "/"]
+    assert errors == []
+    assert_requests_stay_on_site(requests, embedded_site.url)
+
+
+def test_the_same_form_sent_again_after_going_back_leads_to_the_same_order(embedded_site, browser):
+    requests, errors, posts = [], [], []
+    with open_page(browser, embedded_site.url, requests=requests, errors=errors, posts=posts) as page:
+        fill_the_order_form(page, embedded_site.url)
+        key = page.locator('input[name="order_key"]').input_value()
+        page.get_by_role("button", name="Place order").click()
+        order_id = order_id_on(page)
+
+        page.go_back()  # the form as it was left, ready to send again
+        expect(page.locator("[data-place-order]")).to_have_text("Place order")
+        expect(page.locator("[data-place-order]")).to_be_enabled()
+        assert page.locator('input[name="order_key"]').input_value() == key
+        expect(page.get_by_label("Name")).to_have_value("Ann")
+        page.get_by_role("button", name="Place order").click()
+        assert order_id_on(page) == order_id
+        page.reload()  # the status page reloaded: a GET, nothing posted
+        assert order_id_on(page) == order_id
+
+    assert len(posts) == 2
+    assert settled_counts(order_id) == (1, 1, 1, 1)
+    assert errors == []
+
+
+def test_without_javascript_the_form_posted_twice_still_places_one_order(embedded_site, browser):
+    """No script stops the second post: the form's one-time key keeps it from placing a second order."""
+    requests, errors, posts = [], [], []
+    with open_page(
+        browser, embedded_site.url, requests=requests, errors=errors, posts=posts, java_script_enabled=False
+    ) as page:
+        fill_the_order_form(page, embedded_site.url)
+        page.get_by_role("button", name="Place order").click()
+        order_id = order_id_on(page)
+        page.go_back()
+        page.get_by_role("button", name="Place order").click()
+        assert order_id_on(page) == order_id
+
+    assert len(posts) == 2
+    assert settled_counts(order_id) == (1, 1, 1, 1)

@@ -3,11 +3,16 @@
 Security rows: S3 (CSRF token missing or wrong: 403), S4 (a cross-site POST with a valid session:
 403), S16 (HTML in names, addresses, carriers shown escaped). The store-down test runs the site
 under gunicorn on an SQLite file that is moved away, as tests/test_gateway_store_down.py does.
+
+R28 (the form sent twice: one order, one charge): the form's one-time key, here through Django's
+test client, inline and with the embedded worker (EMBEDDED_WORKER=thread), and two posts of one
+key at the same moment; tests/test_browser_storefront.py double-clicks and resubmits in Chromium.
 """
 
 import html
 import re
 import sqlite3
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -23,24 +28,29 @@ from django.core.management import call_command
 from django.http import HttpRequest
 from django.test import Client
 
+from billing.payment_gateway import FakePaymentGateway, PaymentGatewayUnavailable
+from eventstore import background
 from eventstore.store import EventStore
 from orders.models import OrderSummary
 from shopsite.gateway import INPUT_STREAM, receive_message
-from shopsite.models import Partner, Product
+from shopsite.models import IdempotencyRecord, Partner, Product
 from shopsite.storefront.catalog import CatalogItem
-from shopsite.storefront.forms import NO_LINES
+from shopsite.storefront.forms import NO_LINES, ORDER_KEY_NOT_VALID
 from shopsite.storefront.order_status import is_settled
 from shopsite.storefront.ordering import (
+    ORDER_ID_NAMESPACE,
     MixedCurrencies,
     OrderRequest,
     ProductsUnavailable,
     ShippingAddress,
+    is_order_key,
     web_order_message,
 )
 from shopsite.storefront.views import STORE_DOWN
 from tests.browser import processed
-from tests.flows import dispatched, web_order
+from tests.flows import dispatched, orders_and_charges, web_order
 from tests.serving import Answer, http, manage, serve, site_environment
+from tests.threads import TIMEOUT, in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,8 +59,9 @@ HOSTILE_CARRIER = "<img src=x onerror=alert(1)>"
 
 
 def order_form(**overrides: str) -> dict[str, str]:
-    """A valid order form for the demo catalog: 2 red tees M and 1 blue mug."""
+    """A valid order form for the demo catalog: 2 red tees M and 1 blue mug, with a key of its own."""
     return {
+        "order_key": str(uuid.uuid4()),
         "customer_name": "Ann",
         "customer_email": "ann@example.com",
         "line1": "1 Via Roma",
@@ -94,6 +105,13 @@ def order_id_of(response) -> str:
     return match.group(1)
 
 
+def key_shown(page) -> str:
+    """The one-time key the order form on this page carries."""
+    match = re.search(r'<input type="hidden" name="order_key" value="([^"]*)"', page.content.decode())
+    assert match, "the form carries no one-time key"
+    return match.group(1)
+
+
 # --- the catalog ----------------------------------------------------------------------------
 
 
@@ -120,9 +138,10 @@ def test_html_in_a_product_name_is_shown_escaped(client):
 def test_a_valid_order_is_posted_once_through_the_gateway_in_the_web_shape_and_leads_to_its_status_page(
     client, catalog
 ):
-    response = client.post("/", order_form(customer_name=HOSTILE_NAME))
+    form = order_form(customer_name=HOSTILE_NAME)
+    response = client.post("/", form)
     order_id = order_id_of(response)
-    assert uuid.UUID(order_id).version == 4
+    assert order_id == str(uuid.uuid5(ORDER_ID_NAMESPACE, form["order_key"]))  # the key gives the order id
 
     [message] = input_messages()
     assert message.event_type == "ShopDataReceived"
@@ -137,10 +156,11 @@ def test_a_valid_order_is_posted_once_through_the_gateway_in_the_web_shape_and_l
         "shipping_address": {"line1": "1 Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
         "payment": {"method": "card", "token": "tok_ok"},
     }
-    assert {k: message.metadata[k] for k in ("applies", "source", "partner")} == {
+    assert {k: message.metadata[k] for k in ("applies", "source", "partner", "idempotency_key")} == {
         "applies": "order",
         "source": "web",
         "partner": "storefront",
+        "idempotency_key": form["order_key"],
     }
     assert Partner.objects.get(name="storefront").allowed_sources == ["web"]
 
@@ -225,6 +245,220 @@ def test_the_message_is_priced_from_the_catalog_in_one_currency():
     ]
 
 
+# --- the one-time key: the form sent twice (R28) -----------------------------------------------
+
+
+def test_each_form_shown_carries_a_one_time_key_of_its_own(catalog):
+    first, second = key_shown(Client().get("/")), key_shown(Client().get("/"))
+    assert first != second
+    assert is_order_key(first) and uuid.UUID(first).version == 4
+    client = Client()
+    assert key_shown(client.get("/")) != key_shown(client.get("/"))  # none posted yet: nothing kept
+    assert "order_key" not in client.get("/").cookies  # a visit alone sets no cookie of its own
+
+
+def test_once_posted_the_form_shown_again_carries_its_key_and_says_which_order_it_placed(client, catalog, flowing):
+    """A browser going back to the form may load it anew (Chromium does) and put the input back."""
+    form = order_form()
+    answer = client.post("/", form)
+    order_id = order_id_of(answer)
+    kept = answer.cookies["order_key"]
+    assert (kept.value, kept["max-age"], kept["httponly"], kept["samesite"]) == (form["order_key"], 1800, True, "Lax")
+    summary_once(order_id, status="paid", shipment_status="requested")
+
+    again = client.get("/")
+    assert key_shown(again) == form["order_key"]
+    notice = re.search(
+        r'<div class="notice" role="status" id="placed-before">(.*?)</div>', again.content.decode(), re.S
+    )
+    assert notice, "the form does not say it placed an order"
+    assert f'href="/orders/{order_id}/"' in notice.group(1) and 'href="/?new"' in notice.group(1)
+    assert order_id_of(client.post("/", {**form, "order_key": key_shown(again)})) == order_id  # sent again
+
+    new = client.get("/?new")  # "Start a new order"
+    assert key_shown(new) != form["order_key"]
+    assert new.cookies["order_key"].value == "" and 'id="placed-before"' not in new.content.decode()
+    assert key_shown(client.get("/")) not in (form["order_key"], key_shown(new))  # nothing kept any more
+    assert orders_and_charges(order_id) == (1, 1, 1, 1)
+
+
+def test_over_https_the_key_is_kept_in_a_secure_host_only_cookie(client, catalog):
+    form = order_form()
+    answer = client.post("/", form, secure=True)
+    kept = answer.cookies["__Host-order_key"]
+    assert (kept.value, kept["secure"], kept["path"], kept["domain"]) == (form["order_key"], True, "/", "")
+    assert "order_key" not in answer.cookies
+    assert key_shown(client.get("/", secure=True)) == form["order_key"]
+
+
+def test_a_kept_key_that_is_not_one_is_ignored(client, catalog):
+    client.cookies["order_key"] = "' OR 1=1 --"
+    page = client.get("/")
+    assert is_order_key(key_shown(page)) and 'id="placed-before"' not in page.content.decode()
+
+
+def test_the_same_form_posted_twice_places_one_order_charges_once_and_leads_to_the_same_status_page(
+    client, catalog, flowing
+):
+    """A double click without JavaScript, a reload of the post, back and resubmit: the same form."""
+    form = order_form()
+    first, again = client.post("/", form), client.post("/", form)
+    order_id = order_id_of(first)
+    assert order_id_of(again) == order_id
+    summary_once(order_id, status="paid", shipment_status="requested")
+    assert client.post("/", form)["Location"] == f"/orders/{order_id}/"  # and once the order is paid
+    assert orders_and_charges(order_id) == (1, 1, 1, 1)
+    assert IdempotencyRecord.objects.get().key == form["order_key"]
+
+
+def test_the_same_form_changed_after_going_back_places_nothing_and_is_shown_again_with_a_fresh_key(client, catalog):
+    form = order_form()
+    order_id = order_id_of(client.post("/", form))
+    changed = client.post("/", {**form, "quantity_TEE-RED-M": "3"})
+
+    assert changed.status_code == 200
+    text = changed.content.decode()
+    placed_before = re.search(r'<div class="alert" role="alert" id="placed-before">(.*?)</div>', text, re.S)
+    assert placed_before, "the customer is not told the form placed an order already"
+    assert f'href="/orders/{order_id}/"' in placed_before.group(1)
+    assert "it was not placed" in placed_before.group(1)
+    assert re.search(r'name="quantity_TEE-RED-M" value="3"', text)  # the change is kept, to place if wanted
+    fresh_key = key_shown(changed)
+    assert is_order_key(fresh_key) and fresh_key != form["order_key"]
+    assert len(input_messages()) == 1
+
+    # Placed again as shown, it is a new order, on purpose.
+    second = order_id_of(client.post("/", {**form, "quantity_TEE-RED-M": "3", "order_key": fresh_key}))
+    assert second != order_id
+    assert [m.data["order_id"] for m in input_messages()] == [order_id, second]
+
+
+def test_a_form_shown_again_for_an_error_keeps_its_key(client, catalog):
+    form = order_form(customer_email="not-an-email")
+    page = client.post("/", form)
+    assert page.status_code == 200 and "Enter a valid email address." in page.content.decode()
+    assert key_shown(page) == form["order_key"]  # nothing was stored: the corrected form is the same order
+    order_id = order_id_of(client.post("/", {**form, "customer_email": "ann@example.com"}))
+    assert order_id == str(uuid.uuid5(ORDER_ID_NAMESPACE, form["order_key"]))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "",
+        "not-a-key",
+        str(uuid.uuid4()).upper(),
+        str(uuid.uuid1()),
+        str(uuid.uuid4()).replace("-", ""),
+        "x" * 5000,
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+    ],
+    ids=["missing", "empty", "words", "upper-case", "uuid1", "no-hyphens", "5000-chars", "sql", "html"],
+)
+def test_a_missing_or_malformed_key_is_a_form_error_and_nothing_is_stored(client, catalog, key):
+    form = order_form()
+    if key is None:
+        del form["order_key"]
+    else:
+        form["order_key"] = key
+    page = client.post("/", form)
+    assert page.status_code == 200
+    text = page.content.decode()
+    errors = re.search(r'<div class="errors" id="order-errors" role="alert">(.*?)</div>', text, re.S)
+    assert errors and html.escape(ORDER_KEY_NOT_VALID) in errors.group(1)
+    assert 'value="1 Via Roma"' in text  # the input is kept
+    assert is_order_key(key_shown(page))  # with a key that can be placed
+    assert "<script>alert(1)</script>" not in text
+    assert input_messages() == []
+
+
+@pytest.mark.postgresql
+def test_the_same_form_posted_from_two_threads_at_the_same_moment_places_one_order(catalog, flowing):
+    clients = 4
+    form = order_form()
+    barrier = threading.Barrier(clients, timeout=TIMEOUT)
+
+    def place(_: int) -> str:
+        client = Client()
+        barrier.wait()
+        return order_id_of(client.post("/", form))
+
+    order_ids = in_threads(clients, place)
+    assert len(set(order_ids)) == 1
+    summary_once(order_ids[0], status="paid", shipment_status="requested")
+    assert orders_and_charges(order_ids[0]) == (1, 1, 1, 1)
+
+
+# --- the embedded worker: the post answers at once (R28) ------------------------------------
+
+
+class HeldPaymentGateway(FakePaymentGateway):
+    """The fake provider, whose charges wait until the test lets them go (bounded)."""
+
+    charging = threading.Event()
+    released = threading.Event()
+    answered: list[str] = []  # the idempotency keys of the charges answered or failed
+
+    def charge(self, *, idempotency_key: str, **charge):
+        HeldPaymentGateway.charging.set()
+        try:
+            if not HeldPaymentGateway.released.wait(timeout=TIMEOUT):
+                raise PaymentGatewayUnavailable("held for too long")
+            return super().charge(idempotency_key=idempotency_key, **charge)
+        finally:
+            HeldPaymentGateway.answered.append(idempotency_key)
+
+
+@pytest.fixture
+def embedded_worker(settings, transactional_db, flowing):
+    """Orders flow through the process's background worker, as under `make run`; the worker has
+    finished before the test's database is emptied."""
+    settings.EMBEDDED_WORKER = "thread"
+    yield
+    assert background.wait_until_idle(timeout=TIMEOUT), f"the worker still has {background.pending()} to do"
+
+
+@pytest.fixture
+def held_payments(settings):
+    settings.BILLING_PAYMENT_GATEWAY = "tests.test_storefront.HeldPaymentGateway"
+    HeldPaymentGateway.charging.clear()
+    HeldPaymentGateway.released.clear()
+    HeldPaymentGateway.answered.clear()
+    yield HeldPaymentGateway
+    HeldPaymentGateway.released.set()  # whatever happened, nothing stays held
+
+
+def test_with_the_embedded_worker_the_post_answers_before_the_payment_is_taken_and_the_page_follows(
+    client, catalog, embedded_worker, held_payments
+):
+    order_id = order_id_of(client.post("/", order_form()))
+    assert held_payments.charging.wait(timeout=TIMEOUT), "the worker never took the payment"
+    assert held_payments.answered == []  # the post answered while the payment was being taken
+
+    state = client.get(f"/orders/{order_id}/status.json").json()
+    assert (state["settled"], state["payment_status"]) == (False, "—")
+    assert 'data-settled="false"' in client.get(f"/orders/{order_id}/").content.decode()
+
+    held_payments.released.set()
+    summary_once(order_id, status="paid", shipment_status="requested")
+    state = client.get(f"/orders/{order_id}/status.json").json()
+    assert (state["settled"], state["status"], state["payment_status"]) == (True, "Paid", "Captured")
+    assert orders_and_charges(order_id) == (1, 1, 1, 1)
+
+
+def test_with_the_embedded_worker_the_same_form_posted_twice_places_one_order_and_one_charge(
+    client, catalog, embedded_worker
+):
+    form = order_form(payment_token="tok_flaky")  # the charge waits out two backoffs meanwhile
+    order_id = order_id_of(client.post("/", form))
+    assert order_id_of(client.post("/", form)) == order_id
+    summary_once(order_id, status="paid", shipment_status="requested")
+    assert order_id_of(client.post("/", form)) == order_id
+    assert orders_and_charges(order_id) == (1, 1, 1, 1)
+
+
 # --- CSRF (S3, S4) --------------------------------------------------------------------------
 
 
@@ -290,12 +524,14 @@ def test_the_status_page_says_processing_until_the_order_summary_row_exists(clie
 
 
 def test_the_pages_have_no_inline_script_so_a_content_security_policy_can_forbid_it(client, catalog):
-    for path in ("/", f"/orders/{uuid.uuid4()}/"):
-        text = client.get(path).content.decode()
+    pages = {path: client.get(path).content.decode() for path in ("/", f"/orders/{uuid.uuid4()}/")}
+    for path, text in pages.items():
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert not re.search(r"\son[a-z]+=", text), path  # no event handler attributes
         assert not re.search(r"https?://", text), path  # every asset from the site itself
-    assert '<script src="/static/shopsite/order-status.js" defer></script>' in text
+    form_page, status_page = pages.values()
+    assert '<script src="/static/shopsite/order-form.js" defer></script>' in form_page
+    assert '<script src="/static/shopsite/order-status.js" defer></script>' in status_page
 
 
 def test_an_order_id_that_is_not_a_uuid_is_not_found(client):

@@ -5,28 +5,29 @@
   whatever its partition holds when it runs. Beat's sweep asks for a drain of every partition
   with events after its checkpoint, so a request lost between the commit and the broker costs a
   sweep's interval, nothing more.
-- With no broker (`make run`), each delivery runs in the committing thread, first in first out;
-  a transient failure waits out its backoff there, behind whatever else is ready.
+- With no broker (`make run`), deliveries run in the process, first in first out; a transient
+  failure waits out its backoff, behind whatever else is ready. EMBEDDED_WORKER chooses where:
+  `thread` (the default), the process's background worker (`eventstore.background`), so a web
+  request that commits answers at once; `inline`, the committing thread, before its caller goes
+  on (the test suite's choice: a test asserts what a post did as soon as it returns).
 - A replayed message is delivered on its own (`eventstore.tasks.deliver`): it lies behind its
   partition's checkpoint.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from eventstore import background
 from eventstore.consumers.groups import ConsumerGroup, registered
 from eventstore.consumers.groups import group as registered_group
 from eventstore.consumers.handling import deliver
@@ -87,7 +88,7 @@ def sweep() -> int:
 
 def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
     """Deliver each event to the group on its own: queued on the group's queue, or, with no
-    broker, in this thread's queue."""
+    broker, in the process (EMBEDDED_WORKER)."""
     if _in_process():
         _send_in_process([(group_, event_id) for event_id in event_ids])
         return
@@ -111,46 +112,41 @@ def _in_process() -> bool:
     return settings.CELERY_TASK_ALWAYS_EAGER
 
 
-class _InProcessQueue(threading.local):
-    """Deliveries waiting in this thread when there is no broker: those ready, in the order they
-    were sent, and those waiting out a backoff, by when it ends."""
+@dataclass(frozen=True)
+class _Delivery:
+    """One event for one group, as a piece of in-process work: the backoff when it failed."""
+
+    group: ConsumerGroup
+    event_id: uuid.UUID
+
+    def __call__(self) -> float | None:
+        return deliver(self.group, self.event_id)
+
+    def __str__(self) -> str:
+        return f"delivery of {self.event_id} to {self.group.name}"
+
+
+class _Inline(threading.local):
+    """The committing thread's own queue, with EMBEDDED_WORKER=inline."""
 
     def __init__(self) -> None:
-        self.pending: deque[tuple[ConsumerGroup, uuid.UUID]] = deque()
-        self.backing_off: list[tuple[float, int, ConsumerGroup, uuid.UUID]] = []  # a heap
-        self.draining = False
+        self.queue = background.WorkQueue()
 
 
-_in_process_queue = _InProcessQueue()
-_sent = itertools.count()  # orders deliveries whose backoffs end at the same instant
+_inline = _Inline()
 
 
 def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
-    _in_process_queue.pending.extend(deliveries)
-    if deliveries and not _in_process_queue.draining:
-        _drain_in_process()
-
-
-def _drain_in_process() -> None:
     # First in, first out, as a broker's queue: a delivery sent while another runs (the events its
     # handler appended) waits for those sent before it, so a component sees another's events in
     # commit order. A transient failure waits out its backoff, as it would with a broker, while what
     # is ready runs: what it waits for may come from this queue, or from another process (a sweep
     # run beside the web process), and retried at once it would be parked within milliseconds.
-    queue = _in_process_queue
-    queue.draining = True
-    try:
-        while queue.pending or queue.backing_off:
-            if not queue.pending:
-                time.sleep(max(0.0, queue.backing_off[0][0] - time.monotonic()))
-            while queue.backing_off and queue.backing_off[0][0] <= time.monotonic():
-                _, _, group_, event_id = heapq.heappop(queue.backing_off)
-                queue.pending.append((group_, event_id))
-            if not queue.pending:
-                continue
-            group_, event_id = queue.pending.popleft()
-            delay = deliver(group_, event_id)
-            if delay is not None:
-                heapq.heappush(queue.backing_off, (time.monotonic() + delay, next(_sent), group_, event_id))
-    finally:
-        queue.draining = False
+    if not deliveries:
+        return
+    works = [_Delivery(group_, event_id) for group_, event_id in deliveries]
+    if settings.EMBEDDED_WORKER == "thread":
+        background.submit(works)
+        return
+    _inline.queue.put(works)
+    _inline.queue.run_until_empty()  # returns at once when called by the work it runs

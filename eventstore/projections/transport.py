@@ -4,20 +4,24 @@ With a broker, a commit asks for a run of each projector it concerns (`eventstor
 on the `projections` queue), unless one is queued and not started (`eventstore.wakeups`); beat
 asks, each PROJECTIONS_SWEEP_SECONDS, for every projector with events after its checkpoint, so a
 lost request costs that long.
-With no broker (`make run`) the projectors run in the committing thread, once its commit is done.
+With no broker (`make run`) the projectors run in the process, once the commit is done: in its
+background worker (EMBEDDED_WORKER=thread, the default: `eventstore.background`, behind the
+deliveries queued before, and one run of a projector queued at a time), or in the committing
+thread (`inline`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from eventstore import wakeups
+from eventstore import background, wakeups
 from eventstore.projections.projectors import Projector, matching, registered
 from eventstore.projections.runner import pending_projectors, run_requested_key, run_until_caught_up
 from eventstore.store import Appended
@@ -40,9 +44,14 @@ def run_after_commit(written: list[Appended]) -> None:
 
 
 def request_run(projector: Projector, *, force: bool = False) -> None:
-    """Run the projector: queued unless a run is queued already, or here with no broker."""
+    """Run the projector: queued unless a run is queued already, or, with no broker, in the
+    process (EMBEDDED_WORKER)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        _run_here(projector)
+        if settings.EMBEDDED_WORKER == "thread":
+            # A run queued and not started will read what this commit wrote: one is enough.
+            background.submit([_ProjectorRun(projector)], key=f"projector:{projector.name}")
+        else:
+            _run_here(projector)
         return
     from eventstore.tasks import project  # the task module imports this package
 
@@ -56,6 +65,19 @@ def sweep() -> int:
     for projector in behind:
         request_run(projector, force=True)
     return len(behind)
+
+
+@dataclass(frozen=True)
+class _ProjectorRun:
+    """A run of one projector, as a piece of the background worker's work."""
+
+    projector: Projector
+
+    def __call__(self) -> None:
+        _run_here(self.projector)
+
+    def __str__(self) -> str:
+        return f"run of projector {self.projector.name}"
 
 
 class _Running(threading.local):

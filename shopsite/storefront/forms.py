@@ -1,4 +1,5 @@
-"""The order form: customer, shipping address, a quantity per product, and a test card."""
+"""The order form: customer, shipping address, a quantity per product, a test card, and the
+form's one-time key (hidden; see shopsite.storefront.ordering)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from shopsite.storefront.catalog import CatalogItem
-from shopsite.storefront.ordering import OrderRequest, ShippingAddress
+from shopsite.storefront.ordering import OrderRequest, ShippingAddress, is_order_key, new_order_key
 
 MAX_QUANTITY = 99
 QUANTITY_PREFIX = "quantity_"
 NO_LINES = "Choose a quantity of at least 1 for one product or more."
+ORDER_KEY_NOT_VALID = (
+    "This order form could not be read as one our shop showed you, so nothing was ordered. "
+    "Check your order and place it again."
+)
 
 #: The fake payment provider's tokens (DESIGN 6.3); no real card is ever asked for.
 TEST_CARDS = [
@@ -38,6 +43,10 @@ class OrderForm(forms.Form):
         validators=[RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter country code, e.g. IT.")],
     )
     payment_token = forms.ChoiceField(label="Payment", choices=TEST_CARDS, initial="tok_ok")
+    # A callable initial: each form shown gets a key of its own.
+    order_key = forms.CharField(
+        widget=forms.HiddenInput, initial=new_order_key, error_messages={"required": ORDER_KEY_NOT_VALID}
+    )
 
     def __init__(self, *args, products: Sequence[CatalogItem], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -55,11 +64,32 @@ class OrderForm(forms.Form):
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()
 
+    def clean_order_key(self) -> str:
+        key = self.cleaned_data["order_key"]
+        if not is_order_key(key):
+            raise forms.ValidationError(ORDER_KEY_NOT_VALID, code="order_key")
+        return key
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        if self.has_error("order_key"):
+            self.renew_order_key()  # the form shown again must be one that can be placed
         if not self._quantities(cleaned) and not any(name.startswith(QUANTITY_PREFIX) for name in self.errors):
             raise forms.ValidationError(NO_LINES, code="no_lines")
         return cleaned
+
+    def renew_order_key(self) -> None:
+        """Give the form, shown again, a fresh key: placing it then places a new order."""
+        self.data = self.data.copy()  # a request's QueryDict is immutable; its copy is not
+        self.data[self.add_prefix("order_key")] = new_order_key()
+
+    def one_time_key(self) -> str:
+        """The valid form's one-time key."""
+        return self.cleaned_data["order_key"]
+
+    def shown_key(self) -> str:
+        """The key the form carries as it is shown (posted, renewed, or new)."""
+        return self["order_key"].value() or ""
 
     def order_request(self) -> OrderRequest:
         """The valid form as what the customer asked for."""

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders.models import OrderSummary
-from shopsite.storefront.ordering import STOREFRONT_PARTNER
+from shopsite.storefront.ordering import STOREFRONT_PARTNER, order_id_for
 
 #: Order statuses after which the page stops updating (a dispatched order is delivered by the carrier).
 FINAL_STATUSES = frozenset({"payment_declined", "cancelled", "dispatched", "delivered"})
@@ -91,6 +91,12 @@ class OrderStatus:
             "total": self.total,
             "lines": [vars(line) for line in self.lines],
         }
+
+
+def order_placed_with(key: str) -> str | None:
+    """The id of the storefront order the form with this key placed, once the order is known."""
+    order_id = order_id_for(key)
+    return order_id if OrderSummary.objects.filter(order_id=order_id, partner=STOREFRONT_PARTNER).exists() else None
 
 
 def order_status(order_id: str) -> OrderStatus:

@@ -3,20 +3,34 @@
 The storefront is a partner of the gateway like any other, named "storefront" and allowed the
 `web` source; its orders go through `shopsite.gateway.receive_message`, never straight to the
 events or the read models.
+
+Each order form carries a one-time key, made when the page is shown (`new_order_key`). It is the
+gateway's Idempotency-Key, and the order id is derived from it (`order_id_for`), so the same form
+sent twice (a double click, a reload of the post, back and resubmit) stores one message and places
+one order, and both answers lead to the same status page. The same key with other content (the
+form changed after going back) raises OrderKeyUsed: nothing new is stored. As the order id follows
+from the key, an order the gateway no longer remembers the key of (IDEMPOTENCY_KEY_TTL_HOURS)
+is still placed once: the orders component takes a repeat of an order id as a repeat.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shopsite.gateway import receive_message
+from shopsite.gateway import IdempotencyKeyReused, receive_message
 from shopsite.models import Partner
 from shopsite.storefront.catalog import STORE_DOWN_ERRORS, CatalogItem, active_products
 
 STOREFRONT_PARTNER = "storefront"
 SOURCE = "web"
+#: The storefront's order ids are uuid5(ORDER_ID_NAMESPACE, form key). Never change it: a form
+#: shown before the change and sent after would get another order id, and a second order.
+ORDER_ID_NAMESPACE = uuid.UUID("5d0c3b9e-8f2a-4e61-9a57-2f4d1c7b8e03")
+#: What `new_order_key` makes: a uuid4, lower case, with hyphens.
+_ORDER_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 class StoreUnavailable(Exception):
@@ -33,6 +47,14 @@ class ProductsUnavailable(Exception):
 
 class MixedCurrencies(Exception):
     """The products of one order are priced in more than one currency."""
+
+
+class OrderKeyUsed(Exception):
+    """The form's key placed an order before, with other content; nothing new was stored."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"This form placed order {order_id} before, with other content.")
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)
@@ -60,15 +82,36 @@ def storefront_partner() -> Partner:
     return partner
 
 
-def place_order(order: OrderRequest) -> str:
-    """Submit `order` through the gateway; returns its new order id (a uuid4: the status page's capability).
+def new_order_key() -> str:
+    """A one-time key for an order form about to be shown (a uuid4: unguessable, as the order id
+    that follows from it is the status page's capability)."""
+    return str(uuid.uuid4())
 
-    Raises StoreUnavailable, ProductsUnavailable or MixedCurrencies; nothing is stored then.
+
+def is_order_key(value: object) -> bool:
+    """Whether `value` has the shape of a key `new_order_key` makes."""
+    return isinstance(value, str) and _ORDER_KEY.fullmatch(value) is not None
+
+
+def order_id_for(key: str) -> str:
+    """The id of the order the form with this key places: the same key, the same order."""
+    return str(uuid.uuid5(ORDER_ID_NAMESPACE, key))
+
+
+def place_order(order: OrderRequest, *, key: str) -> str:
+    """Submit `order` through the gateway, once per form `key`; returns its order id.
+
+    The same key with the same order again stores nothing and returns the same id. Raises
+    OrderKeyUsed (the key placed another order), StoreUnavailable, ProductsUnavailable or
+    MixedCurrencies; nothing is stored then.
     """
+    order_id = order_id_for(key)
     try:
         products = {item.sku: item for item in active_products()}
-        order_id = str(uuid.uuid4())
-        receive_message(web_order_message(order_id, order, products), caller=storefront_partner())
+        message = web_order_message(order_id, order, products)
+        receive_message(message, caller=storefront_partner(), idempotency_key=key)
+    except IdempotencyKeyReused as reused:
+        raise OrderKeyUsed(order_id) from reused
     except STORE_DOWN_ERRORS as error:
         raise StoreUnavailable(str(error)) from error
     return order_id

@@ -11,9 +11,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from shopsite.storefront.catalog import shop_catalog
+from shopsite.storefront.form_keys import forget_order_key, keep_order_key, kept_order_key
 from shopsite.storefront.forms import OrderForm
-from shopsite.storefront.order_status import order_status
-from shopsite.storefront.ordering import MixedCurrencies, ProductsUnavailable, StoreUnavailable, place_order
+from shopsite.storefront.order_status import order_placed_with, order_status
+from shopsite.storefront.ordering import (
+    MixedCurrencies,
+    OrderKeyUsed,
+    ProductsUnavailable,
+    StoreUnavailable,
+    new_order_key,
+    place_order,
+)
 
 STORE_DOWN = (
     "There is a technical problem and your order has not been placed. "
@@ -29,20 +37,51 @@ class SeeOther(HttpResponseRedirect):
 
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    """The catalog and the order form; a valid order goes to the gateway, then to its status page."""
+    """The catalog and the order form; a valid order goes to the gateway, then to its status page.
+
+    The same form posted again (same one-time key, same content) leads to the same status page;
+    with other content it is shown again with a fresh key, beside a link to the order it placed.
+    The form shown after one was posted carries its key again (`form_keys`; `?new`: a new one).
+    """
     catalog = shop_catalog()
-    form = OrderForm(request.POST if request.method == "POST" else None, products=catalog.items)
     store_down = not catalog.reachable
-    if request.method == "POST" and not store_down and form.is_valid():
+    if request.method == "GET":
+        key = None if "new" in request.GET else kept_order_key(request)
+        form = OrderForm(products=catalog.items, initial={"order_key": key or new_order_key()})
+        placed_before = order_placed_with(key) if key and not store_down else None
+        response = _form_page(request, form, store_down=store_down, placed_before=placed_before)
+        return forget_order_key(response, request=request) if "new" in request.GET else response
+
+    form = OrderForm(request.POST, products=catalog.items)
+    placed_before = None
+    if not store_down and form.is_valid():
         try:
-            order_id = place_order(form.order_request())
+            order_id = place_order(form.order_request(), key=form.one_time_key())
         except StoreUnavailable:
             store_down = True
         except (ProductsUnavailable, MixedCurrencies) as refused:
             form.add_error(None, str(refused))
+        except OrderKeyUsed as used:
+            form.renew_order_key()
+            placed_before = used.order_id
         else:
-            return SeeOther(reverse("order-status", kwargs={"order_id": order_id}))
-    context = {"form": form, "store_down_message": STORE_DOWN if store_down else None}
+            placed = SeeOther(reverse("order-status", kwargs={"order_id": order_id}))
+            return keep_order_key(placed, request=request, key=form.one_time_key())
+    response = _form_page(request, form, store_down=store_down, placed_before=placed_before, changed=True)
+    return keep_order_key(response, request=request, key=form.shown_key())
+
+
+def _form_page(
+    request: HttpRequest, form: OrderForm, *, store_down: bool, placed_before: str | None, changed: bool = False
+) -> HttpResponse:
+    """The page of the form; `placed_before`: the order the form's key placed (`changed`: and the
+    form sent now differs from it)."""
+    context = {
+        "form": form,
+        "store_down_message": STORE_DOWN if store_down else None,
+        "placed_before_url": placed_before and reverse("order-status", kwargs={"order_id": placed_before}),
+        "placed_before_changed": changed,
+    }
     return render(request, "shopsite/home.html", context, status=503 if store_down else 200)
 
 
