@@ -7,6 +7,7 @@
 | ALLOWED_HOSTS       | 127.0.0.1,localhost                       |
 | DATABASE_URL        | sqlite:///<project>/db.sqlite3            |
 | CELERY_BROKER_URL   | none: tasks run in-process, in the caller |
+| EMBEDDED_WORKER     | thread (no broker: a background thread of the process handles messages; or inline) |
 | EVENTSTORE_SNAPSHOT_EVERY | 100 (events between snapshots)      |
 | CONN_MAX_AGE        | 60 (PostgreSQL: seconds to keep a connection) |
 | DB_PREPARE_THRESHOLD | 5 (PostgreSQL: empty turns prepared appends off) |
@@ -14,6 +15,7 @@
 | LOG_LEVEL           | INFO                                      |
 | DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
 | GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
+| REQUEST_BODY_DRAIN_BYTES | 10485760 (10 MiB; a refused body is read away up to this, so the client reads its 413) |
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
 | API_READ_RATE_PER_MINUTE | 6000 (read API requests a minute per partner, apart from its posts) |
 | IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
@@ -26,6 +28,7 @@
 | PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector behind this often) |
 | CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
 | BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
+| FAKE_PAYMENT_PROVIDER_CACHE_URL | CACHE_URL (where the fake provider keeps its answers) |
 | SECURE_SSL_REDIRECT | on when DEBUG is off (http is redirected to https; /healthz, /metrics exempt) |
 | SESSION_COOKIE_SECURE | on when DEBUG is off (the session cookie only over https) |
 | CSRF_COOKIE_SECURE  | on when DEBUG is off (the CSRF cookie only over https) |
@@ -44,6 +47,11 @@
 | LOG_FORMAT          | json, or console when DEBUG is on (console: for people) |
 | METRICS_ALLOWED_IPS | none (addresses or CIDR networks that may read /metrics without signing in) |
 | PROMETHEUS_MULTIPROC_DIR | none (a directory where gunicorn's workers add up their metrics) |
+| WEBHOOK_ALLOW_PRIVATE | off (webhooks only to https URLs of public addresses; on: http and private addresses too) |
+| WEBHOOK_TIMEOUT_SECONDS | 5 (a webhook receiver's time to answer) |
+| WEBHOOK_RETRY_BASE_SECONDS | 1 (an endpoint's wait after a failure; it doubles at each failure in a row) |
+| WEBHOOK_MAX_BACKOFF_SECONDS | 3600 (the longest wait between an endpoint's attempts) |
+| WEBHOOK_RETRY_HOURS | 25 (a delivery still undelivered this long after it was written is parked) |
 """
 
 import os
@@ -90,6 +98,7 @@ INSTALLED_APPS = [
     "orders",
     "billing",
     "shipping",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +177,12 @@ EVENTSTORE_SNAPSHOT_EVERY = env.int("EVENTSTORE_SNAPSHOT_EVERY", default=100)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process when they are sent (after the commit that sends them).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# With no broker, where the deliveries and projector runs a commit asks for run: "thread", in the
+# process's background worker (eventstore.background), so a web request answers at once, as with
+# a broker; "inline", in the committing thread before it goes on (the test suite's choice).
+EMBEDDED_WORKER = env.str("EMBEDDED_WORKER", default="thread")
+if EMBEDDED_WORKER not in ("thread", "inline"):
+    raise ImproperlyConfigured(f"EMBEDDED_WORKER is thread or inline, not {EMBEDDED_WORKER!r}.")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -187,9 +202,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # One queue per component; a worker serves all of them or some (`celery worker -Q billing`).
 # A worker started without -Q serves every queue listed here.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "orders", "billing", "shipping", "projections")]
-# A consumer group's tasks (its drains, its replays) go to the queue the group declares.
-CELERY_TASK_ROUTES = ["eventstore.consumers.transport.route_to_group_queue"]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "orders", "billing", "shipping", "webhooks", "projections")]
+# A consumer group's tasks (its drains, its replays) go to the queue the group declares; the
+# webhooks' sender to the webhooks queue, beside its group.
+CELERY_TASK_ROUTES = [
+    "eventstore.consumers.transport.route_to_group_queue",
+    {"webhooks.tasks.*": {"queue": "webhooks"}},
+]
 CELERY_BEAT_SCHEDULE = {
     "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
     "sweep-consumer-groups": {
@@ -200,6 +219,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eventstore.tasks.sweep_projections",
         "schedule": env.float("PROJECTIONS_SWEEP_SECONDS", default=1.0),
     },
+    # Endpoints whose backoff is over, or whose send was never asked for (a lost task), are sent to.
+    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 1.0},
 }
 # Each committed event is sent to the groups it matches at once (a drain of its partition asked
 # for with a broker, handled in the appending process without one); off, the sweep alone delivers
@@ -229,16 +250,44 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILE", default=str(Path(tempfile.gettempdir()) / "shop-celerybeat-schedule")
 )
 
+# --- Webhooks (DESIGN 6.7) ------------------------------------------------------------------------
+
+# S17: webhooks go only to https URLs of public addresses, checked when an endpoint is set and again
+# at each delivery; on, http and private, loopback and link-local addresses are let through (tests,
+# local use). Never on in production: a webhook could then be aimed at the site's own network.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# A receiver that has not answered (connected, sent its status) within this many seconds has failed.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# After a failure an endpoint waits this long, twice as long after each further failure in a row,
+# and never longer than WEBHOOK_MAX_BACKOFF_SECONDS; a delivery still undelivered WEBHOOK_RETRY_HOURS
+# after it was written is parked at its next failure (so it is tried for at least 24 hours).
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=1.0)
+WEBHOOK_MAX_BACKOFF_SECONDS = env.float("WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=25.0)
+
 # --- Cache ------------------------------------------------------------------------------------
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # The rate limit counts in the cache: a cache that is down must fail fast, not hang a request.
-    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=1, socket_timeout=1)
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # The fake payment provider's memory: the provider is outside the shop, so a test or the soak
+    # can keep it where restarting the shop's Redis does not wipe it (the default cache otherwise).
+    "payment_provider": env.cache_url(
+        "FAKE_PAYMENT_PROVIDER_CACHE_URL", default=env.str("CACHE_URL", "locmemcache://")
+    ),
+}
+for _cache in CACHES.values():
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # The rate limit counts in the cache: a cache that is down must fail fast, not hang a request.
+        _cache.setdefault("OPTIONS", {}).update(socket_connect_timeout=1, socket_timeout=1)
 
 # --- Gateway and API (DESIGN 6.1) ----------------------------------------------------------------
 
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
+# A body over a limit is read and thrown away, up to this many bytes, before the 413 is sent: a
+# client that sends the whole body before reading the answer (curl, requests) then reads the 413
+# instead of a reset connection. A larger declared body is answered unread and the connection
+# closed; a proxy in front (nginx: client_max_body_size) should refuse those first.
+REQUEST_BODY_DRAIN_BYTES = env.int("REQUEST_BODY_DRAIN_BYTES", default=10 * 1024 * 1024)
 GATEWAY_RATE_PER_MINUTE = env.int("GATEWAY_RATE_PER_MINUTE", default=600)
 # The partner read API (DESIGN 6.4) has its own count: reads never use up a partner's posts.
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=6000)

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.http import HttpRequest
 from django.urls import reverse
 
+from eventstore import consumers
 from shopsite.celery import app as celery_app
 from shopsite.models import Product
 
@@ -74,7 +75,10 @@ def test_celery_delivers_at_least_once_as_json_one_task_at_a_time():
     assert conf.worker_prefetch_multiplier == 1
     assert conf.accept_content == ["json"]
     assert conf.task_serializer == conf.result_serializer == "json"
-    assert {q.name for q in conf.task_queues} == {"default", "orders", "billing", "shipping", "projections"}
+    # A queue per consumer group (each component's), projector runs', and the default one.
+    groups = {group.queue for group in consumers.registered()}
+    assert {q.name for q in conf.task_queues} == {"default", "projections", *groups}
+    assert {"orders", "billing", "shipping", "webhooks"} <= groups
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-QUEUES = "orders,billing,shipping,projections,default"
+QUEUES = "orders,billing,shipping,webhooks,projections,default"
 
 
 def _celery() -> list[str]:

@@ -1,0 +1,100 @@
+"""The webhooks consumer group: orders' changes of status and messages' outcomes become deliveries
+in the outbox, for every endpoint of the partner concerned that wants them.
+
+Other components' events are read as raw JSON, never through their classes. The handler appends
+no events: its writes (the cache of known orders, the deliveries) commit with the group's
+tracking row, so an event delivered again writes nothing more. The sender (`webhooks.sending`)
+is asked for once they commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eventstore.consumers import ConsumerGroup, Waiting
+from eventstore.consumers.handling import settled
+from eventstore.store import EventStore, RecordedEvent
+from orders.status import STATUS_EVENT_TYPES
+
+from . import service
+from .domain import MESSAGE_KIND_OF, ORDER_PLACED, status_change
+from .models import KnownOrder
+
+#: The streams of an order's events (docs/design.md, "Domain events" and "Returns").
+ORDER_STREAM_CATEGORIES = ("order", "payment", "shipment", "return")
+
+
+def handle(event: RecordedEvent) -> None:
+    """Handle one event of the group (inside the mechanism's transaction)."""
+    REACTIONS[event.event_type](event)
+
+
+def on_order_status_event(event: RecordedEvent) -> None:
+    order_id = event.data["order_id"]
+    if event.event_type != ORDER_PLACED:
+        _wait_for_the_orders_earlier_events(event, order_id)
+    known = KnownOrder.objects.filter(order_id=order_id).first()
+    change = status_change(event.event_type, status=known.status if known else None)
+    if change is None:
+        return  # no real change (a capture after a cancel), or no order anyone placed
+    if known is None:
+        known = KnownOrder.objects.create(
+            order_id=order_id, partner=event.data.get("partner") or "", status=change.status
+        )
+    else:
+        known.status = change.status
+        known.save(update_fields=["status"])
+    service.write_deliveries(
+        event,
+        partner=known.partner,
+        kind=change.kind,
+        subject=f"order:{order_id}",
+        data=change.data(order_id=order_id),
+        order_id=order_id,
+    )
+
+
+def on_message_outcome(event: RecordedEvent) -> None:
+    message_id = event.data["message_id"]
+    service.write_deliveries(
+        event,
+        partner=event.data.get("partner") or "",
+        kind=MESSAGE_KIND_OF[event.event_type],
+        subject=f"message:{message_id}",
+        data=dict(event.data),
+        order_id=event.data.get("order_id") or "",
+        message_id=message_id,
+    )
+
+
+def _wait_for_the_orders_earlier_events(event: RecordedEvent, order_id: str) -> None:
+    """Raise Waiting while the group has an earlier status event of the order in hand.
+
+    An order's events come from several flows (its placing, a cancel, the warehouse's messages),
+    each in a partition of its own, so a dispatch may reach this group before the capture that
+    preceded it; told in that order, the partner would hear of the dispatch first (and never of
+    the payment). Each partition keeps its own flow in order; this keeps the order's.
+    """
+    streams = [f"{category}-{order_id}" for category in ORDER_STREAM_CATEGORIES]
+    earlier = sorted(
+        (
+            e
+            for e in EventStore().read_streams(streams)
+            if e.event_type in REACTIONS and e.checkpoint < event.checkpoint
+        ),
+        key=lambda e: e.checkpoint,
+    )
+    done = settled(GROUP, [e.event_id for e in earlier])
+    for before in earlier:
+        if before.event_id not in done:
+            raise Waiting(
+                f"{event.event_type} of order {order_id} waits for its {before.event_type}.", event_id=before.event_id
+            )
+
+
+REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {
+    **dict.fromkeys(STATUS_EVENT_TYPES, on_order_status_event),
+    **dict.fromkeys(MESSAGE_KIND_OF, on_message_outcome),
+}
+
+GROUP = ConsumerGroup(name="webhooks", queue="webhooks", event_types=tuple(REACTIONS), handler=handle)
