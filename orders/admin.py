@@ -1,15 +1,30 @@
-"""The orders read models in the admin, read only; an order's page tells its whole story."""
+"""The orders read models in the admin, read only; an order's page tells its whole story, and
+staff allowed to may cancel the order from it (a cancel sent through the gateway, never a row edited)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from eventstore.admin import ReadModelAdmin
 from eventstore.admin.log import event_list_link, pretty_json
 from eventstore.models import Event
+from eventstore.outcomes import MESSAGE_TYPE
+from shopsite.gateway import GatewayError, IdempotencyKeyReused
+from shopsite.staff import send_staff_cancel
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
 
@@ -29,6 +44,52 @@ def order_story(order_id: str) -> list[Event]:
     )
 
 
+#: The read model's statuses in which an order can still be cancelled: before dispatch. They only
+#: decide whether the button shows; the orders component decides the cancel itself, as the read
+#: model may lag behind a dispatch (a cancel after it is rejected).
+CANCELLABLE_STATUSES = ("placed", "paid", "payment_declined")
+MAX_REASON_LENGTH = 1000
+
+
+class CancelOrderForm(forms.Form):
+    """A staff cancel: its reason, and the one-time key the form was rendered with, which makes
+    a double submit send one message."""
+
+    reason = forms.CharField(
+        max_length=MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),  # the admin's wide text area
+        help_text="Kept in the order's story, with your username.",
+    )
+    form_key = forms.UUIDField(widget=forms.HiddenInput)
+
+
+def story_row(event: Event) -> tuple[Any, ...]:
+    """One event of an order's story as its table shows it: when, component, stream, event, who
+    sent it (a raw message's staff user and partner), its reason, and its data."""
+    return (
+        event.recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        event.category,
+        event_list_link(_short_stream(event), full_text=event.stream_id, stream_id=event.stream_id),
+        event_list_link(event.event_type, event_id=str(event.event_id)),
+        _sender(event),
+        event.data.get("reason") if isinstance(event.data.get("reason"), str) else "",
+        pretty_json(event.data),
+    )
+
+
+def _short_stream(event: Event) -> str:
+    """The stream id cut to its category and 8 characters (a message's stream is named by a UUID)."""
+    cut = len(event.category) + 1 + 8
+    return event.stream_id if len(event.stream_id) <= cut + 1 else f"{event.stream_id[:cut]}…"
+
+
+def _sender(event: Event) -> str:
+    if event.event_type != MESSAGE_TYPE:
+        return ""
+    user, partner = event.metadata.get("user"), event.metadata.get("partner") or ""
+    return f"{user} ({partner})" if user else partner
+
+
 @admin.register(OrderSummary)
 class OrderSummaryAdmin(ReadModelAdmin):
     list_display = ("order_id", "status", "customer_email", "total", "currency", "partner", "placed_at", "updated_at")
@@ -42,6 +103,9 @@ class OrderSummaryAdmin(ReadModelAdmin):
         ("Story: every event of the order, in log order", {"fields": ["story"]}),
     )
 
+    class Media:
+        css = {"all": ["orders/order-story.css"]}
+
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         return [*super().get_readonly_fields(request, obj), "story"]
 
@@ -49,22 +113,101 @@ class OrderSummaryAdmin(ReadModelAdmin):
     def story(self, summary: OrderSummary) -> SafeString:
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><details><summary>data</summary>{}</details></td></tr>",
-            (
-                (
-                    event.recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-                    event.category,
-                    event_list_link(event.stream_id, stream_id=event.stream_id),
-                    event_list_link(event.event_type, event_id=str(event.event_id)),
-                    pretty_json(event.data),
-                )
-                for event in order_story(summary.order_id)
-            ),
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="story-reason">{}</td>'
+            "<td><details><summary>data</summary>{}</details></td></tr>",
+            (story_row(event) for event in order_story(summary.order_id)),
         )
         return format_html(
             '<table class="order-story"><thead><tr><th>recorded at</th><th>component</th><th>stream</th>'
-            "<th>event</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            "<th>event</th><th>by</th><th>reason</th><th></th></tr></thead><tbody>{}</tbody></table>",
             rows,
+        )
+
+    # --- cancel: a staff action that sends a message ---------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        cancel = path(
+            "<path:object_id>/cancel/",
+            self.admin_site.admin_view(self.cancel_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_cancel",
+        )
+        # Before the model's own URLs, whose "<path:object_id>/" would take it.
+        return [cancel, *super().get_urls()]
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        """Cancelling orders acts on them: staff with the `orders.cancel_order` permission."""
+        return request.user.has_perm(f"{self.opts.app_label}.cancel_order")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status in CANCELLABLE_STATUSES and self.has_cancel_permission(request):
+            context["cancel_url"] = self._url("cancel", obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The confirmation form (GET) and the cancel it sends through the gateway (POST)."""
+        if not self.has_cancel_permission(request):
+            raise PermissionDenied
+        summary = self.get_object(request, unquote(object_id))
+        if summary is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST":
+            form = CancelOrderForm(request.POST)
+            if form.is_valid():
+                return self._send_cancel(request, summary, form)
+        elif summary.status not in CANCELLABLE_STATUSES:
+            too_late = f"Order {summary.order_id} is {summary.status}: it can no longer be cancelled."
+            self.message_user(request, too_late, messages.WARNING)
+            return redirect(self._url("change", summary))
+        else:
+            form = CancelOrderForm(initial={"form_key": uuid.uuid4()})
+        return self._cancel_page(request, summary, form)
+
+    def _cancel_page(self, request: HttpRequest, summary: OrderSummary, form: CancelOrderForm) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cancel order {summary.order_id}",
+            "opts": self.opts,
+            "summary": summary,
+            "form": form,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": ["reason"]})], {}),
+            "change_url": self._url("change", summary),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/orders/ordersummary/cancel.html", context)
+
+    def _send_cancel(self, request: HttpRequest, summary: OrderSummary, form: CancelOrderForm) -> HttpResponse:
+        change_url = self._url("change", summary)
+        try:
+            receipt = send_staff_cancel(
+                summary.order_id,
+                reason=form.cleaned_data["reason"],
+                user=request.user.get_username(),
+                # The key rendered in the form: a second submit of the same form sends nothing more.
+                idempotency_key=f"admin-cancel-{form.cleaned_data['form_key']}",
+            )
+        except IdempotencyKeyReused:
+            # Sent before with another reason (back, edit, submit again): the first cancel stands.
+            self.message_user(
+                request,
+                "This form was already sent, with another reason: that first cancel stands; "
+                "the order's story shows its outcome.",
+                messages.WARNING,
+            )
+            return redirect(change_url)
+        except GatewayError as refused:
+            form.add_error(None, f"Nothing was sent: {refused}")
+            return self._cancel_page(request, summary, form)
+        sent = "Cancel already sent" if receipt.replayed else "Cancel sent"
+        self.message_user(
+            request, f"{sent} (message {receipt.message_id}); the order's story shows the outcome.", messages.SUCCESS
+        )
+        return redirect(change_url)
+
+    def _url(self, view: str, summary: OrderSummary) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_{view}",
+            args=[quote(summary.pk)],
+            current_app=self.admin_site.name,
         )
 
 
