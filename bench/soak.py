@@ -629,7 +629,9 @@ def main() -> None:
     args = parse_args()
     seconds = args.minutes * 60
     memory = Memory()
-    with redis_server() as redis_, _common.scratch_django(args.database) as url:
+    # The payment provider keeps its memory in a Redis of its own: restarting the shop's Redis
+    # empties the broker and the cache, not the provider outside the shop.
+    with redis_server() as redis_, redis_server() as provider, _common.scratch_django(args.database) as url:
         from django.core.management import call_command
         from django.db import connections
 
@@ -640,7 +642,12 @@ def main() -> None:
         call_command("create_partner", "soak", sources="web,marketplace,warehouse", rate=100_000_000, stdout=out)
         key = out.getvalue().strip().splitlines()[-1]
         connections.close_all()  # the soak's own connection is not one the database fault should meet
-        env = site_environment(DATABASE_URL=url, CELERY_BROKER_URL=redis_.url(0), CACHE_URL=redis_.url(1))
+        env = site_environment(
+            DATABASE_URL=url,
+            CELERY_BROKER_URL=redis_.url(0),
+            CACHE_URL=redis_.url(1),
+            FAKE_PAYMENT_PROVIDER_CACHE_URL=provider.url(0),
+        )
         with ExitStack() as stack:
             site = stack.enter_context(serve(env, options=("--workers=2", "--threads=2"), ready_path="/healthz"))
             workers = [

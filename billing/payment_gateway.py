@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils.module_loading import import_string
 
 DEFAULT_GATEWAY = "billing.payment_gateway.FakePaymentGateway"
@@ -54,14 +54,17 @@ class FakePaymentGateway:
     """A provider for development and tests, decided by the card token.
 
     `tok_ok` captures; `tok_flaky` is unavailable on the first two attempts of a key, then captures;
-    `tok_decline` and any other token decline. Its memory is the default cache, as a real provider's
-    is its own: shared by every worker process and untouched when a handler's transaction rolls back.
+    `tok_decline` and any other token decline. Its memory is the cache `payment_provider`, as a real
+    provider's is its own: shared by every worker process, untouched when a handler's transaction
+    rolls back, and (when FAKE_PAYMENT_PROVIDER_CACHE_URL names a Redis of its own) kept when the
+    shop's Redis restarts empty.
     """
 
     prefix = "billing:fake-gateway"
     flaky_failures = 2
 
     def charge(self, *, idempotency_key: str, amount: Decimal, currency: str, token: str) -> Charge:
+        cache = caches["payment_provider"]
         key = f"{self.prefix}:charge:{idempotency_key}"
         if token == "tok_flaky" and (answered := cache.get(key)) is not None:
             return answered  # answered before: no more attempts to count
@@ -84,6 +87,7 @@ class FakePaymentGateway:
         # The first answer stored for a key is the answer, for every later call and for two
         # processes answering at once: a repeated key is never a second charge. One cache call
         # when the key is new.
+        cache = caches["payment_provider"]
         if cache.add(key, answer, timeout=None):
             return answer
         return cache.get(key, answer)

@@ -1,9 +1,9 @@
-"""The fake payment provider: answers decided by the token, idempotent by key, its memory in the cache."""
+"""The fake payment provider: answers decided by the token, idempotent by key, its memory in a cache of its own."""
 
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from billing.payment_gateway import (
     Charge,
@@ -58,9 +58,9 @@ def test_a_key_shared_by_two_processes_is_still_one_charge():
     assert charge(FakePaymentGateway(), "tok_ok") == first
 
 
-def test_the_providers_memory_is_the_cache():
+def test_the_providers_memory_is_its_own_cache():
     first = charge(FakePaymentGateway(), "tok_ok")
-    cache.clear()  # the provider forgot: a new charge, as a new provider would make
+    caches["payment_provider"].clear()  # the provider forgot: a new charge, as a new provider would make
     assert charge(FakePaymentGateway(), "tok_ok").provider_ref != first.provider_ref
 
 
