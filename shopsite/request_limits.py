@@ -8,6 +8,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE, files included, before anything reads it. A body wi
 length (chunked) is never read by Django at all. The gateway has its own, smaller limit
 (GATEWAY_MAX_BODY_BYTES), checked by its parser.
 
+A refused body is read and thrown away first (`drain`), up to REQUEST_BODY_DRAIN_BYTES: a client
+that sends the whole body before it reads the answer (curl, requests, urllib) would otherwise meet
+a connection reset by the server closing a socket with unread data, and never see the 413. A
+declared body over that bound is answered unread, the connection closed: a proxy in front should
+refuse those (README, "Deploying").
+
 Put it first in MIDDLEWARE, or right after a middleware that only measures: nothing before it may
 read the body.
 """
@@ -32,8 +38,17 @@ class RequestBodyLimitMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if limit is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+            drain_body(request, int(declared))
             return _too_large(request, limit)
         return self.get_response(request)
+
+
+def drain_body(stream, declared: int) -> None:
+    """Read away the refused body of `declared` bytes from `stream` (a request, or its stream),
+    unless it is larger than REQUEST_BODY_DRAIN_BYTES: that one is left unread."""
+    if declared <= settings.REQUEST_BODY_DRAIN_BYTES:
+        while stream.read(64 * 1024):
+            pass
 
 
 def _too_large(request: HttpRequest, limit: int) -> HttpResponse:

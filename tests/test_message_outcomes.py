@@ -249,3 +249,27 @@ def test_a_401_says_how_to_authenticate_and_a_415_how_to_send_json(settings):
     key = new_partner_key("initech")
     text = Client().post("/shop/api/v1", body, content_type="text/plain", HTTP_AUTHORIZATION=f"Api-Key {key}")
     assert text.status_code == 415 and "Content-Type: application/json" in text.json()["detail"]
+
+
+def test_each_request_example_of_the_schema_is_a_message_the_shop_processes(acme):
+    """The OpenAPI examples (one per shape partners send) are real: posted in turn, each is processed,
+    and the web order is paid, then cancelled; the warehouse update dispatches the marketplace order."""
+    post, key = acme
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    content = schema["paths"]["/shop/api/v1"]["post"]["requestBody"]["content"]["application/json"]
+    examples = {name: example["value"] for name, example in content["examples"].items()}
+    assert set(examples) == {"WebOrder", "MarketplaceOrder", "Cancel", "WarehouseUpdate"}
+    web = examples["WebOrder"]["order_id"]
+    marketplace = examples["MarketplaceOrder"]["ref"]
+    assert examples["Cancel"]["order_id"] == web
+
+    posted = [
+        post(examples["WebOrder"]),
+        post(examples["MarketplaceOrder"]),
+        post(examples["Cancel"]),
+        post({**examples["WarehouseUpdate"], "order_id": marketplace}),
+    ]
+    assert [outcome_of(message_id, key)[1]["status"] for message_id in posted] == ["processed"] * 4
+    orders = Client().get("/api/v1/orders", HTTP_AUTHORIZATION=f"Api-Key {key}").json()["results"]
+    statuses = {order["order_id"]: (order["status"], order["payment"]["status"]) for order in orders}
+    assert statuses == {web: ("cancelled", "refunded"), marketplace: ("dispatched", "captured")}

@@ -316,7 +316,7 @@ class OrderDetailView(OrderReadView, RetrieveAPIView):
     @extend_schema(
         operation_id="get_order",
         summary="Get an order",
-        description="One order the partner submitted (staff: any order), as the read model has it now.",
+        description="One order the partner submitted (staff: any order), as the shop has it now.",
         parameters=[OpenApiParameter("order_id", str, OpenApiParameter.PATH, description="The order's id.")],
         responses={
             200: OrderSerializer,

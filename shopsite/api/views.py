@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from shopsite.api.authentication import IsPartner, PartnerKeyAuthentication
 from shopsite.api.parsers import INVALID_BODY, InvalidBody, StrictJSONParser
-from shopsite.api.schema import DETAIL, INVALID, MESSAGE_BODY, STORED
+from shopsite.api.schema import DETAIL, INVALID, MESSAGE_BODY, MESSAGE_EXAMPLES, STORED
 from shopsite.api.throttling import PartnerRateThrottle
 from shopsite.gateway import IdempotencyKeyReused, InvalidMessage, SourceNotAllowed, receive_message
 
@@ -33,11 +33,14 @@ class ShopInputView(APIView):
         operation_id="post_shop_input",
         summary="Post a raw message",
         description=(
-            "Stores the body, unchanged but for the routing fields, as a `ShopDataReceived` event in the "
-            "`shop-input` stream, and answers with its id. The processing components map what they "
-            "understand and park the rest."
+            "Stores the message as it is and answers `202` with its id at once; the shop processes it "
+            "afterwards. What became of it (processed, rejected with a reason, parked for staff, or "
+            "unroutable) is at the `Location` of the answer, and in webhooks if you subscribe. The "
+            "examples are the shapes the shop understands; a message it cannot read is kept and shown "
+            "to staff, never dropped."
         ),
         request={"application/json": MESSAGE_BODY},
+        examples=MESSAGE_EXAMPLES,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",

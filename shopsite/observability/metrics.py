@@ -70,7 +70,7 @@ class StoreCollector(Collector):
         yield from _gauges(_GROUP_GAUGES, "group", groups)
         yield from _gauges(_PROJECTOR_GAUGES, "projector", projectors)
         yield GaugeMetricFamily(
-            "shop_unroutable_messages", "Messages stored that no component takes (their applies is unknown).", unroutable
+            "shop_unroutable_messages", "Messages stored that no component takes (applies unknown).", unroutable
         )
 
 

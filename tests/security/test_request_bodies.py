@@ -1,19 +1,23 @@
 """S6 and S7 on the site as it runs (gunicorn, one worker process).
 
-S6: a 5 MB body answers 413 before anything reads it. At the gateway a body that is not JSON, nor
-even UTF-8, gets the same 413 (a parse would have answered 400); a body sent with no length
-(chunked) is never read at all. On the site's other pages, forms and the read API alike, the same.
+S6: a 5 MB body answers 413 and is never parsed: it is read away unlooked at, so a client that sends
+the whole body before reading (http.client, curl, requests) reads the 413; a body declared larger
+than REQUEST_BODY_DRAIN_BYTES is not even read. At the gateway a body that is not JSON, nor even
+UTF-8, gets the same 413 (a parse would have answered 400); a body sent with no length (chunked) is
+never read at all. On the site's other pages, forms and the read API alike, the same.
 S7: JSON nested 10,000 to 100,000 levels answers 400, and the same worker process answers the next
 request. Nothing refused is stored.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 from http.cookies import SimpleCookie
 
 import pytest
+from django.test import Client
 
 from tests.partners import new_partner_key
 from tests.security.surface import call, raw_request, served_site, stored, worker_pids
@@ -68,6 +72,48 @@ def test_a_5mb_body_to_the_gateway_answers_413_before_it_is_parsed(site, key):
         assert b"over the limit" in answer.body
     assert stored() == before
     assert_still_serving(site, key)
+
+
+@pytest.mark.parametrize("path", ["/shop/api/v1", "/api/v1/orders", "/"])
+def test_a_client_that_sends_the_whole_5mb_body_before_reading_reads_the_413(site, key, path):
+    before = stored()
+    connection = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
+    try:
+        # As urllib asks: the connection closed after the answer, so nothing else reads the body away.
+        headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json", "Connection": "close"}
+        connection.request("POST", path, body=b"{" + b"x" * FIVE_MB, headers=headers)  # all sent, then read
+        answer = connection.getresponse()
+        assert answer.status == 413
+        assert b"over the limit" in answer.read()
+    finally:
+        connection.close()
+    assert stored() == before
+    assert_still_serving(site, key)
+
+
+def test_a_body_declared_over_the_drain_bound_is_answered_unread(key, settings):
+    """A body declared larger than REQUEST_BODY_DRAIN_BYTES: 413 at once, not one byte read."""
+    settings.REQUEST_BODY_DRAIN_BYTES = 3 * 1024 * 1024  # over both limits: 256 KiB, 2.5 MB
+    for path in ("/shop/api/v1", "/"):
+        body = Unreadable()
+        answer = Client().generic(
+            "POST", path, CONTENT_TYPE="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}",
+            CONTENT_LENGTH=str(settings.REQUEST_BODY_DRAIN_BYTES + 1), **{"wsgi.input": body},
+        )  # fmt: skip
+        assert answer.status_code == 413
+        assert body.read_from is False
+
+
+class Unreadable:
+    """A request body that records whether anyone read it."""
+
+    read_from = False
+
+    def read(self, *args) -> bytes:
+        self.read_from = True
+        return b""
+
+    readline = read
 
 
 def test_a_5mb_body_sent_to_the_gateway_without_a_length_is_never_read(site, key):
