@@ -131,8 +131,10 @@ def site(database_url: str, options: str) -> Iterator[Site]:
         "DJANGO_SETTINGS_MODULE": "_ingest_site",
         "CACHE_URL": CACHE_URL,
         "PYTHONPATH": os.pathsep.join([str(_common.PROJECT_DIR / "bench"), str(_common.PROJECT_DIR)]),
-        # The gateway alone: with no broker the components would handle each post in its request.
+        # The gateway alone: with no broker the components, and the projectors of the message's
+        # outcome, would handle each post in the web process (bench/pipeline.py measures them).
         "CONSUMER_DELIVERY_ON_COMMIT": "0",
+        "PROJECTIONS_ON_COMMIT": "0",
     }
     for name in ("CELERY_BROKER_URL", "DEBUG"):
         env.pop(name, None)  # tasks in-process, DEBUG off: as the bench intends, whatever the shell has
