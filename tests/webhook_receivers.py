@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -86,6 +86,10 @@ class Receiver:
                         receiver.holding -= 1
                     mode = OK if receiver.answer == SLOW else receiver.answer
                 status = {OK: 200, FAIL: 500, REDIRECT: 302}[mode]
+                # Recorded before the answer goes: a sender that has read it finds it recorded.
+                record = Received(self.path, dict(self.headers), body, status, time.monotonic())
+                with receiver._lock:
+                    receiver.received.append(record)
                 try:
                     self.send_response(status)
                     if status == 302:
@@ -94,9 +98,9 @@ class Receiver:
                     self.end_headers()
                     self.wfile.write(b"ok")
                 except (BrokenPipeError, ConnectionResetError):
-                    status = None  # the sender gave up waiting and went away
-                with receiver._lock:
-                    receiver.received.append(Received(self.path, dict(self.headers), body, status, time.monotonic()))
+                    with receiver._lock:  # the sender gave up waiting and went away: never answered
+                        at = next(n for n, r in enumerate(receiver.received) if r is record)
+                        receiver.received[at] = replace(record, answered=None)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
                 pass  # quiet: the test reads `received`
