@@ -110,10 +110,12 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["SECRET_KEY"] = "benchmark-only-not-secret"
     os.environ["DJANGO_SETTINGS_MODULE"] = "shopsite.settings"
-    # These benches measure the store and its readers: no component reacts to what they append.
+    # These benches measure the store and its readers: no component reacts to what they append,
+    # nor projector: the read models are rebuilt where a bench needs them (rebuild, reports).
     os.environ["CONSUMER_DELIVERY_ON_COMMIT"] = "0"
-    # What a commit asks of the projectors runs in the committing thread, inside the figures, not
-    # in a background thread that would compete with the bench for the cores unseen.
+    os.environ["PROJECTIONS_ON_COMMIT"] = "0"
+    # Whatever a commit still asks runs in the committing thread, inside the figures, not in a
+    # background thread that would compete with the bench for the cores unseen.
     os.environ["EMBEDDED_WORKER"] = "inline"
     # Benchmarks talk plain http to the site (test client, gunicorn): no redirect to https.
     os.environ["SECURE_SSL_REDIRECT"] = "0"
