@@ -31,19 +31,24 @@ def handle(event: RecordedEvent) -> None:
 
 def on_order_status_event(event: RecordedEvent) -> None:
     order_id = event.data["order_id"]
-    if event.event_type != ORDER_PLACED:
-        _wait_for_the_orders_earlier_events(event, order_id)
     known = KnownOrder.objects.filter(order_id=order_id).first()
+    partner = known.partner if known is not None else event.data.get("partner") or ""
+    endpoints = service.active_endpoints(partner)
+    # The order's earlier events first, when something may be sent, or when its placing may still be
+    # in hand. A known order of a partner with no endpoint needs no wait: its status comes out the
+    # same whatever order its events are handled in (orders/status.py refuses the earlier states).
+    if event.event_type != ORDER_PLACED and (known is None or endpoints):
+        _wait_for_the_orders_earlier_events(event, order_id)
     change = status_change(event.event_type, status=known.status if known else None)
     if change is None:
         return  # no real change (a capture after a cancel), or no order anyone placed
     if known is None:
-        known = KnownOrder.objects.create(
-            order_id=order_id, partner=event.data.get("partner") or "", status=change.status
-        )
+        known = KnownOrder.objects.create(order_id=order_id, partner=partner, status=change.status)
     else:
         known.status = change.status
         known.save(update_fields=["status"])
+    if not endpoints:
+        return
     service.write_deliveries(
         event,
         partner=known.partner,
@@ -51,6 +56,7 @@ def on_order_status_event(event: RecordedEvent) -> None:
         subject=f"order:{order_id}",
         data=change.data(order_id=order_id),
         order_id=order_id,
+        endpoints=endpoints,
     )
 
 

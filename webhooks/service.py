@@ -37,17 +37,14 @@ def write_deliveries(
     data: dict[str, Any],
     order_id: str = "",
     message_id: str | None = None,
+    endpoints: Sequence[WebhookEndpoint] | None = None,
 ) -> list[WebhookDelivery]:
     """Write the delivery of `event` as `kind` to every active endpoint of `partner` that wants it,
     each next in line for `subject` (inside the consumer group's transaction); the sender is asked
-    for once it commits."""
-    if not partner:
-        return []
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(partner__name=partner, active=True)
-        if wants(endpoint.kinds, kind)
-    ]
+    for once it commits. `endpoints`: the partner's active ones, when the caller has them already."""
+    if endpoints is None:
+        endpoints = active_endpoints(partner)
+    endpoints = [endpoint for endpoint in endpoints if wants(endpoint.kinds, kind)]
     if not endpoints:
         return []
     body = json.dumps(
@@ -82,6 +79,11 @@ def write_deliveries(
     # sweep asks again.
     transaction.on_commit(lambda: transport.request_sends(endpoint_ids), robust=True)
     return deliveries
+
+
+def active_endpoints(partner: str) -> list[WebhookEndpoint]:
+    """The active endpoints of the partner named `partner` (none for no partner)."""
+    return list(WebhookEndpoint.objects.filter(partner__name=partner, active=True)) if partner else []
 
 
 def replay_deliveries(delivery_ids: Iterable[int]) -> int:
