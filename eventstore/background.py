@@ -12,10 +12,11 @@ its connections whenever it has nothing ready to run, so an idle worker holds no
 is logged with the work it came from, and the thread goes on with the next piece.
 
 The database is the truth; the queue only says what to run next, in memory. Whatever a process
-leaves queued when it stops (killed, crashed, restarted by `runserver`'s reloader) is committed in
-the log and not acknowledged: `manage.py consumers sweep` delivers it, and a projector catches up
-at its next run. On a normal exit the process first gives its worker up to FINISH_ON_EXIT_SECONDS
-to finish what is queued (a management command's commits are processed before it returns).
+leaves queued when it stops (killed, crashed) is committed in the log and not acknowledged:
+`manage.py consumers sweep` delivers it, and a projector catches up at its next run. On a normal
+exit (a management command, gunicorn recycling a worker, `runserver`'s reloader) the process first
+gives its worker up to FINISH_ON_EXIT_SECONDS to finish what is ready, running, or back from a
+backoff within that time; a longer backoff is left to the sweep.
 
 `WorkQueue` is the queue itself, also run in the committing thread by the inline mode
 (EMBEDDED_WORKER=inline) with the same order and backoffs.
@@ -41,7 +42,7 @@ logger = logging.getLogger("eventstore.background")
 Work = Callable[[], float | None]
 
 #: How long a process that exits normally waits for its worker to finish what is queued.
-FINISH_ON_EXIT_SECONDS = 30.0  # gunicorn's graceful timeout (gunicorn.conf.py)
+FINISH_ON_EXIT_SECONDS = 20.0  # within gunicorn's graceful timeout of 30 s (gunicorn.conf.py)
 
 
 class WorkQueue:
@@ -59,7 +60,8 @@ class WorkQueue:
 
     def put(self, works: Iterable[Work], *, key: str | None = None) -> None:
         """Queue `works` together, behind what is ready. With a `key`, nothing is queued while work
-        with the same key is ready and has not started: that work will see what this one would."""
+        with the same key is ready and has not started: that work will see what this one would.
+        (Work back from a backoff is ready again without its key.)"""
         with self._changed:
             if key is not None:
                 if key in self._keys:
@@ -120,11 +122,17 @@ class WorkQueue:
                 heapq.heappush(self._backing_off, (time.monotonic() + delay, next(self._order), work))
             self._changed.notify_all()
 
-    def wait_until_empty(self, *, timeout: float) -> bool:
-        """Wait, at most `timeout` seconds, until nothing is queued or running; whether it is so."""
+    def wait_until_empty(self, *, timeout: float, backoffs: bool = True) -> bool:
+        """Wait, at most `timeout` seconds, until nothing is queued or running; whether it is so.
+        Without `backoffs`, work whose backoff ends after the timeout is not waited for (nor
+        counted): what is ready, running, or back within the timeout is."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._ready or self._backing_off or self._running:
+            while (
+                self._ready
+                or self._running
+                or (self._backing_off and (backoffs or self._backing_off[0][0] <= deadline))
+            ):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -200,7 +208,8 @@ def _finish_before_exit() -> None:
     if _worker.thread is None or not _worker.thread.is_alive() or not len(_worker.queue):
         return
     logger.info("Finishing %d pieces of queued work before exiting.", len(_worker.queue))
-    if not _worker.queue.wait_until_empty(timeout=FINISH_ON_EXIT_SECONDS):
+    # A backoff that ends later (a webhook receiver down for an hour) is not waited for.
+    if not _worker.queue.wait_until_empty(timeout=FINISH_ON_EXIT_SECONDS, backoffs=False):
         logger.warning(
             "Exiting with %d pieces of work queued: `manage.py consumers sweep` delivers them.", len(_worker.queue)
         )

@@ -49,7 +49,7 @@ def request_run(projector: Projector, *, force: bool = False) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         if settings.EMBEDDED_WORKER == "thread":
             # A run queued and not started will read what this commit wrote: one is enough.
-            background.submit([_ProjectorRun(projector)], key=f"projector:{projector.name}")
+            background.submit([_ProjectorRun(projector)], key=run_requested_key(projector.name))
         else:
             _run_here(projector)
         return

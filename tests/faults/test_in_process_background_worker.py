@@ -179,3 +179,15 @@ def test_a_process_that_exits_finishes_what_its_worker_has_queued_first(tmp_path
     env = site_environment(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert "queued 1" in manage("shell", "-c", FINISHES_ON_EXIT.format(mark=str(mark)), env=env)
     assert mark.read_text() == "done"
+
+
+def test_an_exit_waits_for_the_work_at_hand_not_for_a_long_backoff():
+    """On exit the worker finishes what is ready or running; work backing off for an hour (a
+    webhook receiver down) is left to the sweep instead of holding the exit for its whole bound."""
+    queue = background.WorkQueue()
+    queue.put([lambda: 3600.0])
+    work = queue.take(wait=False)
+    queue.finished(work, work())
+    assert len(queue) == 1  # backing off
+    assert queue.wait_until_empty(timeout=0.05, backoffs=False)
+    assert not queue.wait_until_empty(timeout=0.05)

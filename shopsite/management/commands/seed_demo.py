@@ -62,17 +62,15 @@ class Command(BaseCommand):
         products = sorted(active_products(), key=lambda item: item.sku)
         if not products:
             raise CommandError("No active product: load the catalog first (manage.py loaddata demo_catalog).")
-        partner, _ = Partner.objects.get_or_create(name=PARTNER, defaults={"allowed_sources": SOURCES})
-        if not set(SOURCES) <= set(partner.allowed_sources):
-            partner.allowed_sources = sorted(set(partner.allowed_sources) | set(SOURCES))
-            partner.save(update_fields=["allowed_sources"])
+        partner = Partner.of_the_shop(PARTNER, SOURCES)
         messages = demo_history(products, random.Random(SEED))
         # disable=None: a bar on a terminal, nothing in a log file or a test.
         for message in tqdm(messages, desc="Seeding the demo", unit="message", file=sys.stderr, disable=None):
             receive_message(message.body, caller=partner, idempotency_key=message.idempotency_key, store=store)
             # With no broker, each message's flow settles before the next is posted, so the history
             # unfolds as told (a dispatch after its order is paid), not as a race.
-            background.wait_until_idle(timeout=SETTLE_SECONDS)
+            if not background.wait_until_idle(timeout=SETTLE_SECONDS):
+                self.stderr.write(f"Message {message.idempotency_key} is still being processed; going on.")
         counts = {
             kind: sum(m.kind == kind for m in messages) for kind in ("order", "cancel", "dispatched", "delivered")
         }
