@@ -45,6 +45,17 @@ class Partner(models.Model):
     def may_post_source(self, source: str) -> bool:
         return source in self.allowed_sources
 
+    @classmethod
+    def of_the_shop(cls, name: str, sources: list[str]) -> "Partner":
+        """A partner the shop itself posts as (the storefront, staff, the demo), made on first use
+        and allowed `sources` whatever was set on it since (a partner edited in the admin, or by
+        `create_partner`, must not make every post of the shop's own refused)."""
+        partner, _ = cls.objects.get_or_create(name=name, defaults={"allowed_sources": list(sources)})
+        if not set(sources) <= set(partner.allowed_sources):
+            partner.allowed_sources = sorted(set(partner.allowed_sources) | set(sources))
+            partner.save(update_fields=["allowed_sources"])
+        return partner
+
 
 class PartnerAPIKeyManager(BaseAPIKeyManager):
     def get_usable_keys(self) -> models.QuerySet:

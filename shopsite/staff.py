@@ -20,8 +20,7 @@ SOURCE = "staff"
 
 def staff_partner() -> Partner:
     """The gateway caller staff messages are sent as, created on first use."""
-    partner, _ = Partner.objects.get_or_create(name=STAFF_PARTNER, defaults={"allowed_sources": [SOURCE]})
-    return partner
+    return Partner.of_the_shop(STAFF_PARTNER, [SOURCE])
 
 
 def cancel_message(order_id: str, *, reason: str) -> dict[str, Any]:

@@ -78,8 +78,7 @@ class OrderRequest:
 
 def storefront_partner() -> Partner:
     """The gateway caller the storefront posts as, created on first use."""
-    partner, _ = Partner.objects.get_or_create(name=STOREFRONT_PARTNER, defaults={"allowed_sources": [SOURCE]})
-    return partner
+    return Partner.of_the_shop(STOREFRONT_PARTNER, [SOURCE])
 
 
 def new_order_key() -> str:
