@@ -27,6 +27,7 @@ from shopsite.gateway import GatewayError, IdempotencyKeyReused
 from shopsite.staff import send_staff_cancel
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
+from .status import CANCELLABLE_STATUSES
 
 #: The streams an order's events are in, one per component (DESIGN 6.3).
 STREAMS = ("order-{}", "payment-{}", "shipment-{}")
@@ -47,7 +48,6 @@ def order_story(order_id: str) -> list[Event]:
 #: The read model's statuses in which an order can still be cancelled: before dispatch. They only
 #: decide whether the button shows; the orders component decides the cancel itself, as the read
 #: model may lag behind a dispatch (a cancel after it is rejected).
-CANCELLABLE_STATUSES = ("placed", "paid", "payment_declined")
 MAX_REASON_LENGTH = 1000
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 #: An order's statuses, in the order an order goes through them.
 ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+#: The statuses of an order a cancel can still stop: not dispatched yet, nor cancelled (after a
+#: dispatch the orders component rejects a cancel).
+CANCELLABLE_STATUSES = ORDER_STATUSES[: ORDER_STATUSES.index("dispatched")]
 
 #: The status each event moves an order to, and the statuses it does not move an order from.
 _MOVES: dict[str, tuple[str, frozenset[str]]] = {
