@@ -282,6 +282,17 @@ def test_once_posted_the_form_shown_again_carries_its_key_and_says_which_order_i
     assert orders_and_charges(order_id) == (1, 1, 1, 1)
 
 
+def test_the_form_says_it_placed_an_order_before_the_order_is_processed(client, catalog):
+    """No consumer group nor projector runs here: the order summary does not exist yet, and the
+    form shown again says all the same that it placed an order (the gateway has its key)."""
+    form = order_form()
+    order_id = order_id_of(client.post("/", form))
+    again = client.get("/")
+    assert key_shown(again) == form["order_key"]
+    assert 'id="placed-before"' in again.content.decode()
+    assert f'href="/orders/{order_id}/"' in again.content.decode()
+
+
 def test_over_https_the_key_is_kept_in_a_secure_host_only_cookie(client, catalog):
     form = order_form()
     answer = client.post("/", form, secure=True)

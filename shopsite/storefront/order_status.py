@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders.models import OrderSummary
+from shopsite.models import IdempotencyRecord
 from shopsite.storefront.ordering import STOREFRONT_PARTNER, order_id_for
 
 #: Order statuses after which the page stops updating (a dispatched order is delivered by the carrier).
@@ -94,9 +95,14 @@ class OrderStatus:
 
 
 def order_placed_with(key: str) -> str | None:
-    """The id of the storefront order the form with this key placed, once the order is known."""
+    """The id of the storefront order the form with this key placed: known from the gateway's
+    record of the key from the moment the post committed (the order summary may not be projected
+    yet), and from the order summary once the gateway has forgotten the key."""
     order_id = order_id_for(key)
-    return order_id if OrderSummary.objects.filter(order_id=order_id, partner=STOREFRONT_PARTNER).exists() else None
+    sent = IdempotencyRecord.objects.filter(partner__name=STOREFRONT_PARTNER, key=key).exists()
+    if sent or OrderSummary.objects.filter(order_id=order_id, partner=STOREFRONT_PARTNER).exists():
+        return order_id
+    return None
 
 
 def order_status(order_id: str) -> OrderStatus:
