@@ -8,11 +8,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE, files included, before anything reads it. A body wi
 length (chunked) is never read by Django at all. The gateway has its own, smaller limit
 (GATEWAY_MAX_BODY_BYTES), checked by its parser.
 
-A refused body is read and thrown away first (`drain`), up to REQUEST_BODY_DRAIN_BYTES: a client
-that sends the whole body before it reads the answer (curl, requests, urllib) would otherwise meet
-a connection reset by the server closing a socket with unread data, and never see the 413. A
-declared body over that bound is answered unread, the connection closed: a proxy in front should
-refuse those (README, "Deploying").
+A refused body is read and thrown away first (`drain_body`), up to REQUEST_BODY_DRAIN_BYTES: a
+client that sends the whole body before it reads the answer (urllib, with `Connection: close`)
+would otherwise meet a connection reset by the server closing a socket with unread data, and never
+see the 413. A body declared over that bound is answered unread: a proxy in front should refuse
+those (README, "Deploying").
 
 Put it first in MIDDLEWARE, or right after a middleware that only measures: nothing before it may
 read the body.
