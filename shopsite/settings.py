@@ -219,8 +219,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "eventstore.tasks.sweep_projections",
         "schedule": env.float("PROJECTIONS_SWEEP_SECONDS", default=1.0),
     },
-    # Endpoints whose backoff is over, or whose send was never asked for (a lost task), are sent to.
-    "sweep-webhooks": {"task": "webhooks.tasks.sweep_webhooks", "schedule": 1.0},
 }
 # Each committed event is sent to the groups it matches at once (a drain of its partition asked
 # for with a broker, handled in the appending process without one); off, the sweep alone delivers

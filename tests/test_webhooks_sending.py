@@ -5,6 +5,7 @@ transaction open across a call; parked after WEBHOOK_RETRY_HOURS (an injected cl
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from django.core.management import call_command
 from django.db import connection, connections, transaction
 
-from eventstore import background
+from eventstore import background, consumers
 from shopsite.celery import app
 from shopsite.gateway import receive_message
 from shopsite.models import Partner
@@ -277,10 +279,24 @@ def test_replaying_a_pending_delivery_changes_nothing(quick):
 
 
 def test_the_sender_runs_on_the_webhooks_queue_and_beat_sweeps_every_second(settings):
-    assert settings.CELERY_BEAT_SCHEDULE["sweep-webhooks"] == {"task": "webhooks.tasks.sweep_webhooks", "schedule": 1.0}
-    for task in ("webhooks.tasks.send_deliveries", "webhooks.tasks.sweep_webhooks"):
-        assert app.amqp.router.route({}, task, args=(1,))["queue"].name == "webhooks"
+    # Beat's sweep of the consumer groups, every CONSUMER_SWEEP_SECONDS (1), sweeps the outbox too.
+    sweep = settings.CELERY_BEAT_SCHEDULE["sweep-consumer-groups"]
+    assert sweep["task"] == "eventstore.tasks.sweep_consumer_groups"
+    assert sweep["schedule"] == 1.0
+    assert consumers.group("webhooks").sweep_outbox is transport.sweep
+    assert app.amqp.router.route({}, "webhooks.tasks.send_deliveries", args=(1,))["queue"].name == "webhooks"
     assert "webhooks" in {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+
+def test_the_groups_sweep_sends_what_a_stopped_process_left_in_the_outbox(quick):
+    """`manage.py consumers sweep` (beat's sweep, or by hand under `make run`) sends the deliveries
+    nobody asked a send for: their process stopped before it could."""
+    with Receiver() as receiver:
+        endpoint = endpoint_of("acme", receiver.url)
+        queued(endpoint, "L-1", ["order.placed", "order.paid"])  # written; no send asked for
+        assert receiver.received == []
+        call_command("consumers", "sweep", stdout=io.StringIO())
+        wait_until(lambda: receiver.kinds_taken("L-1") == ["order.placed", "order.paid"] or None, what="both sent")
 
 
 def test_a_body_is_sent_exactly_as_stored(quick):

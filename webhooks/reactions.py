@@ -16,7 +16,7 @@ from eventstore.consumers.handling import settled
 from eventstore.store import EventStore, RecordedEvent
 from orders.status import STATUS_EVENT_TYPES
 
-from . import service
+from . import service, transport
 from .domain import MESSAGE_KIND_OF, ORDER_PLACED, status_change
 from .models import KnownOrder
 
@@ -103,4 +103,6 @@ REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {
     **dict.fromkeys(MESSAGE_KIND_OF, on_message_outcome),
 }
 
-GROUP = ConsumerGroup(name="webhooks", queue="webhooks", event_types=tuple(REACTIONS), handler=handle)
+GROUP = ConsumerGroup(
+    name="webhooks", queue="webhooks", event_types=tuple(REACTIONS), handler=handle, sweep_outbox=transport.sweep
+)

@@ -11,9 +11,3 @@ def send_deliveries(endpoint_id: int) -> None:
     """Send what is due to one endpoint; queue another run if there is more."""
     if sending.send_due(endpoint_id) is sending.Sent.MORE:
         transport.request_sends([endpoint_id], force=True)
-
-
-@shared_task
-def sweep_webhooks() -> int:
-    """Ask for a send run of every endpoint with deliveries due (beat runs this); how many."""
-    return transport.sweep()

@@ -3,7 +3,8 @@ no broker in the embedded worker.
 
 - With a broker, each endpoint's run is a task of its own on the `webhooks` queue
   (`webhooks.tasks.send_deliveries`), asked for once while one is queued and not started (a mark
-  in the cache, as for a consumer group's drains); beat's sweep asks every second for every
+  in the cache, as for a consumer group's drains); the groups' sweep (beat's, every second, and
+  `manage.py consumers sweep`: the group's `sweep_outbox`) asks for every
   endpoint with deliveries due, so a lost task or an ended backoff costs a second at most.
 - With no broker, the embedded worker runs it (EMBEDDED_WORKER=thread), and again when the
   endpoint's backoff ends if it failed, as no beat sweeps; inline, the asking thread runs it.

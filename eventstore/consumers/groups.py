@@ -69,6 +69,10 @@ class ConsumerGroup:
     #: A finer filter on a matching event, by its type and metadata (it is given a RecordedEvent,
     #: or an Appended one): what it refuses is passed over, as if the group had never matched it.
     selector: Callable[[RecordedEvent | Appended], bool] | None = None
+    #: For a group whose handler writes an outbox that another task sends (webhooks): asks for the
+    #: sends that are due and returns how many. The groups' sweep (beat's, `consumers sweep`) calls
+    #: it, so what a lost task or a stopped process left in the outbox is sent as its events are.
+    sweep_outbox: Callable[[], int] | None = None
 
     def matches(self, *, category: str, event_type: str) -> bool:
         return (not self.categories or category in self.categories) and (

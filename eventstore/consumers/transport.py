@@ -76,13 +76,16 @@ def request_drain(group_: ConsumerGroup, partition: int, *, force: bool = False)
 
 
 def sweep() -> int:
-    """Ask for a drain of every partition of every group with events after its checkpoint (beat
-    runs this; with no broker the drains run here). How many were asked for."""
+    """Ask for a drain of every partition of every group with events after its checkpoint, and
+    for what each group's outbox has due (beat runs this; with no broker the drains run here).
+    How many were asked for."""
     asked = 0
     for group_ in registered():
         for partition in pending_partitions(group_):
             request_drain(group_, partition, force=True)
             asked += 1
+        if group_.sweep_outbox is not None:
+            asked += group_.sweep_outbox()
     return asked
 
 
