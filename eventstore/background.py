@@ -3,6 +3,8 @@ background thread of that process, not in the thread (the web request) that comm
 
     background.submit([work, ...])                  # queued, first in first out; the thread starts now
     background.submit([work], key="projector:x")    # not queued again while one with that key waits
+    background.submit([send], lane="webhooks")      # a thread of its own: a slow receiver holds up
+                                                    # none of the shop's own processing
 
 A piece of work is a callable that returns None once done, or the seconds to wait before it runs
 again: a delivery that failed transiently waits out its backoff there, behind whatever is ready,
@@ -18,8 +20,8 @@ exit (a management command, gunicorn recycling a worker, `runserver`'s reloader)
 gives its worker up to FINISH_ON_EXIT_SECONDS to finish what is ready, running, or back from a
 backoff within that time; a longer backoff is left to the sweep.
 
-`WorkQueue` is the queue itself, also run in the committing thread by the inline mode
-(EMBEDDED_WORKER=inline) with the same order and backoffs.
+`WorkQueue` is the queue itself; the consumer groups' inline mode (EMBEDDED_WORKER=inline) runs
+one in the committing thread, with the same order and backoffs.
 """
 
 from __future__ import annotations
@@ -141,9 +143,10 @@ class WorkQueue:
 
 
 class _Worker:
-    """The process's worker thread and its queue (started by the first `submit`)."""
+    """One worker thread and its queue (started by the first `submit` to its lane)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lane: str) -> None:
+        self.lane = lane
         self.queue = WorkQueue()
         self.thread: threading.Thread | None = None
         self.starting = threading.Lock()
@@ -151,29 +154,51 @@ class _Worker:
     def start(self) -> None:
         with self.starting:
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=_serve, args=(self.queue,), name="embedded-worker", daemon=True)
+                name = "embedded-worker" if self.lane == DEFAULT_LANE else f"embedded-worker-{self.lane}"
+                self.thread = threading.Thread(target=_serve, args=(self.queue,), name=name, daemon=True)
                 self.thread.start()
 
 
-_worker = _Worker()
+#: The lane of the process's deliveries and projector runs. Work that waits on the network (the
+#: webhooks' sends, up to a receiver's timeout) goes in a lane of its own, so a slow receiver never
+#: holds up the shop's own processing (R27).
+DEFAULT_LANE = "default"
+_workers: dict[str, _Worker] = {}
+_workers_lock = threading.Lock()
 
 
-def submit(works: Iterable[Work], *, key: str | None = None) -> None:
-    """Queue `works` for the process's worker thread, together, in this order (see
-    `WorkQueue.put` for `key`); the thread is started if it is not running yet."""
-    _worker.queue.put(works, key=key)
-    _worker.start()
+def _lane(name: str) -> _Worker:
+    with _workers_lock:
+        if name not in _workers:
+            _workers[name] = _Worker(name)
+        return _workers[name]
 
 
-def wait_until_idle(*, timeout: float) -> bool:
-    """Wait, at most `timeout` seconds, until the worker has nothing queued or running; whether
-    it is so (tests wait for this before the database is emptied)."""
-    return _worker.queue.wait_until_empty(timeout=timeout)
+def submit(works: Iterable[Work], *, key: str | None = None, lane: str = DEFAULT_LANE) -> None:
+    """Queue `works` for the worker thread of `lane`, together, in this order (see `WorkQueue.put`
+    for `key`); the thread is started if it is not running yet."""
+    worker = _lane(lane)
+    worker.queue.put(works, key=key)
+    worker.start()
+
+
+def wait_until_idle(*, timeout: float, backoffs: bool = True) -> bool:
+    """Wait, at most `timeout` seconds in all, until every lane has nothing queued or running
+    (`backoffs`: see `WorkQueue.wait_until_empty`); whether it is so (tests wait for this before
+    the database is emptied)."""
+    deadline = time.monotonic() + timeout
+    with _workers_lock:
+        workers = list(_workers.values())
+    return all(
+        worker.queue.wait_until_empty(timeout=max(0.0, deadline - time.monotonic()), backoffs=backoffs)
+        for worker in workers
+    )
 
 
 def pending() -> int:
-    """How many pieces of work the worker has queued or running."""
-    return len(_worker.queue)
+    """How many pieces of work the lanes have queued or running."""
+    with _workers_lock:
+        return sum(len(worker.queue) for worker in _workers.values())
 
 
 def _serve(queue: WorkQueue) -> None:
@@ -205,21 +230,20 @@ def _tidy_connections(close: Callable[[], None]) -> None:
 def _finish_before_exit() -> None:
     # A management command (seed_demo, consumers sweep) or a server told to stop exits normally:
     # what its commits queued is processed first, within a bound. Daemon threads run on meanwhile.
-    if _worker.thread is None or not _worker.thread.is_alive() or not len(_worker.queue):
+    if not pending():
         return
-    logger.info("Finishing %d pieces of queued work before exiting.", len(_worker.queue))
+    logger.info("Finishing %d pieces of queued work before exiting.", pending())
     # A backoff that ends later (a webhook receiver down for an hour) is not waited for.
-    if not _worker.queue.wait_until_empty(timeout=FINISH_ON_EXIT_SECONDS, backoffs=False):
-        logger.warning(
-            "Exiting with %d pieces of work queued: `manage.py consumers sweep` delivers them.", len(_worker.queue)
-        )
+    if not wait_until_idle(timeout=FINISH_ON_EXIT_SECONDS, backoffs=False):
+        logger.warning("Exiting with %d pieces of work queued: `manage.py consumers sweep` delivers them.", pending())
 
 
-def _forget_parents_worker() -> None:
-    # A forked child (gunicorn preloading the app) has no copy of its parent's thread, and may have
-    # inherited its queue's lock taken: it starts afresh.
-    global _worker
-    _worker = _Worker()
+def _forget_parents_workers() -> None:
+    # A forked child (gunicorn preloading the app) has no copy of its parent's threads, and may
+    # have inherited a queue's lock taken: it starts afresh.
+    global _workers, _workers_lock
+    _workers = {}
+    _workers_lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_parents_worker)
+os.register_at_fork(after_in_child=_forget_parents_workers)

@@ -38,7 +38,7 @@ def request_sends(endpoint_ids: Iterable[int], *, force: bool = False) -> None:
 
     if settings.CELERY_TASK_ALWAYS_EAGER and settings.EMBEDDED_WORKER == "thread":
         for endpoint_id in endpoint_ids:
-            background.submit([EmbeddedSend(endpoint_id)], key=send_requested_key(endpoint_id))
+            background.submit([EmbeddedSend(endpoint_id)], key=send_requested_key(endpoint_id), lane="webhooks")
         return
     for endpoint_id in endpoint_ids:
         try:

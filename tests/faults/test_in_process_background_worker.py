@@ -191,3 +191,16 @@ def test_an_exit_waits_for_the_work_at_hand_not_for_a_long_backoff():
     assert len(queue) == 1  # backing off
     assert queue.wait_until_empty(timeout=0.05, backoffs=False)
     assert not queue.wait_until_empty(timeout=0.05)
+
+
+def test_work_in_a_lane_of_its_own_holds_up_nothing_in_the_default_lane(worker):
+    """A webhook send waiting on a slow receiver (its own lane) does not stop the shop's deliveries."""
+    release, ran = threading.Event(), threading.Event()
+    background.submit([lambda: release.wait(TIMEOUT) and None], lane="slow-receiver")
+    try:
+        background.submit([ran.set])
+        assert ran.wait(TIMEOUT), "the default lane waited for the other"
+        assert not release.is_set()
+    finally:
+        release.set()
+    assert background.wait_until_idle(timeout=TIMEOUT)
