@@ -106,7 +106,7 @@ def test_a_dead_receiver_is_retried_for_at_least_24_hours_before_its_delivery_is
     while True:
         attempts.append(now)
         failures += 1
-        if policy.gives_up(created_at=created, now=now):
+        if policy.gives_up(retry_from=created, now=now):
             break
         now += policy.backoff(failures)
     parked_after = attempts[-1] - created
@@ -119,8 +119,8 @@ def test_a_dead_receiver_is_retried_for_at_least_24_hours_before_its_delivery_is
 
 def test_a_policy_with_a_shorter_retry_period_gives_up_at_its_first_failure_past_it():
     policy = RetryPolicy(retry_for=timedelta(hours=1))
-    assert not policy.gives_up(created_at=T0, now=T0 + timedelta(minutes=59))
-    assert policy.gives_up(created_at=T0, now=T0 + timedelta(hours=1))
+    assert not policy.gives_up(retry_from=T0, now=T0 + timedelta(minutes=59))
+    assert policy.gives_up(retry_from=T0, now=T0 + timedelta(hours=1))
 
 
 def test_no_backoff_comes_before_a_failure():

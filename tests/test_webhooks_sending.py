@@ -272,6 +272,20 @@ def test_replayed_deliveries_are_sent_again_with_the_same_event_id(quick):
     assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {"delivered"}
 
 
+def test_a_replayed_delivery_is_tried_again_for_the_whole_retry_period(quick):
+    """Staff replay a delivery parked after 25 hours: a failure then backs it off, as a new
+    delivery's would, instead of parking it again at once for its age."""
+    t0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    endpoint = endpoint_of("acme", "http://127.0.0.1:9/hook")
+    (old,) = queued(endpoint, "RP-1", ["order.placed"], at=t0)  # written 2 days before now
+    WebhookDelivery.objects.filter(pk=old.pk).update(state="parked")
+    assert replay_deliveries([old.pk]) == 1  # sent at once (no broker): nothing listens on port 9
+    (attempt,) = attempts()
+    assert attempt.error.startswith("ConnectError")
+    old.refresh_from_db()
+    assert (old.state, old.attempts) == ("pending", 1)  # backing off, not parked again
+
+
 def test_replaying_a_pending_delivery_changes_nothing(quick):
     endpoint = endpoint_of("acme", Receiver().url)
     (pending,) = queued(endpoint, "R-1", ["order.placed"])

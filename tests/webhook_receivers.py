@@ -169,6 +169,7 @@ def queued(
                 body=body,
                 next_attempt_at=at,
                 created_at=at,
+                retry_from=at,
             )
         )
     return rows

@@ -107,6 +107,7 @@ class RetryPolicy:
         exponent = min(failures - 1, 64)
         return timedelta(seconds=min(self.base_seconds * 2**exponent, self.max_backoff_seconds))
 
-    def gives_up(self, *, created_at: datetime, now: datetime) -> bool:
-        """Whether a delivery written at `created_at` that fails at `now` is parked."""
-        return now - created_at >= self.retry_for
+    def gives_up(self, *, retry_from: datetime, now: datetime) -> bool:
+        """Whether a delivery tried since `retry_from` (written, or replayed) that fails at `now`
+        is parked."""
+        return now - retry_from >= self.retry_for

@@ -80,6 +80,10 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     created_at = models.DateTimeField()
+    retry_from = models.DateTimeField(
+        help_text="When its tries began: when it was written, or last replayed. It is parked at a "
+        "failure WEBHOOK_RETRY_HOURS after this."
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -11,8 +11,8 @@ A 2xx answer delivers it. Anything else (another status, a redirect, a timeout, 
 connection, an address S17 refuses) is a failure of the endpoint: the run stops there, so a dead
 receiver costs one timeout per backoff, not one per delivery, and the endpoint waits
 WEBHOOK_RETRY_BASE_SECONDS doubling at each failure in a row, at most WEBHOOK_MAX_BACKOFF_SECONDS.
-A delivery still undelivered WEBHOOK_RETRY_HOURS after it was written is parked at its next
-failure. Every endpoint is its own task, with a short timeout: a slow or dead receiver holds up no
+A delivery still undelivered WEBHOOK_RETRY_HOURS after it was written (or replayed) is parked at
+its next failure. Every endpoint is its own task, with a short timeout: a slow or dead receiver holds up no
 other partner's deliveries. How runs are asked for: `webhooks.transport`.
 """
 
@@ -257,9 +257,9 @@ def _record(
         retry_at = at + policy.backoff(failures)
         deliveries.update(attempts=F("attempts") + 1, next_attempt_at=retry_at)
         endpoints.update(failures=failures, next_attempt_at=retry_at, last_error=outcome.error)
-        if policy.gives_up(created_at=delivery.created_at, now=at):
+        if policy.gives_up(retry_from=delivery.retry_from, now=at):
             parked = WebhookDelivery.objects.filter(
-                endpoint=endpoint, state=PENDING, created_at__lte=at - policy.retry_for
+                endpoint=endpoint, state=PENDING, retry_from__lte=at - policy.retry_for
             ).update(state=PARKED)
             logger.error(
                 "Webhook endpoint %s: parked %s deliveries undelivered since %s.", endpoint.pk, parked, policy.retry_for

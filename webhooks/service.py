@@ -71,6 +71,7 @@ def write_deliveries(
             body=body,
             next_attempt_at=now,
             created_at=now,
+            retry_from=now,
         )
         for endpoint in endpoints
     )
@@ -87,13 +88,16 @@ def active_endpoints(partner: str) -> list[WebhookEndpoint]:
 
 
 def replay_deliveries(delivery_ids: Iterable[int]) -> int:
-    """Send the parked or delivered deliveries among `delivery_ids` again, from now, in their
-    places among their subjects' deliveries; their endpoints may try at once. How many."""
+    """Send the parked or delivered deliveries among `delivery_ids` again, from now and for as long
+    as a new one, in their places among their subjects' deliveries; their endpoints may try at
+    once. How many."""
     now = datetime.now(UTC)
     with transaction.atomic():
         replayed = WebhookDelivery.objects.filter(pk__in=list(delivery_ids), state__in=[PARKED, DELIVERED])
         endpoint_ids = sorted(set(replayed.values_list("endpoint_id", flat=True)))
-        count = replayed.update(state=PENDING, next_attempt_at=now, delivered_at=None)
+        # Tried again from now, for WEBHOOK_RETRY_HOURS as a new delivery is: not parked again at
+        # its first failure for being old.
+        count = replayed.update(state=PENDING, next_attempt_at=now, retry_from=now, delivered_at=None)
         # Staff asked for it now: the endpoints' backoff does not hold it back (a failure sets it again).
         WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(next_attempt_at=None)
         transaction.on_commit(lambda: transport.request_sends(endpoint_ids), robust=True)
