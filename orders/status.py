@@ -25,8 +25,9 @@ _MOVES: dict[str, tuple[str, frozenset[str]]] = {
 STATUS_EVENT_TYPES = tuple(_MOVES)
 
 
-def status_after(status: str, event_type: str) -> str:
-    """The order's status after an event of `event_type` (`status`: before it; a new order's is
-    "placed"). Events that do not move the status leave it as it was."""
+def status_after(status: str | None, event_type: str) -> str | None:
+    """The order's status after an event of `event_type` (`status`: before it, None for an order
+    not placed yet; a new order's is "placed"). Events that do not move the status leave it as
+    it was."""
     new, unless = _MOVES.get(event_type, (status, frozenset()))
     return status if status in unless else new

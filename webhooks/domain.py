@@ -4,7 +4,7 @@ failing endpoint is retried. Standard library and the order's published status o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +32,6 @@ KINDS = ORDER_KINDS + MESSAGE_KINDS
 
 #: The event that makes an order known; every other status event is about a known order.
 ORDER_PLACED = "OrderPlaced"
-NEW_ORDER_STATUS = "placed"
 
 
 class UnknownKind(ValueError):
@@ -58,23 +57,10 @@ class StatusChange:
 def status_change(event_type: str, *, status: str | None) -> StatusChange | None:
     """The change an event of `event_type` makes to an order whose status is `status` (None: the
     order is not known yet); None when the status does not really change."""
-    if event_type == ORDER_PLACED:
-        return StatusChange(NEW_ORDER_STATUS, None) if status is None else None
-    if status is None:
+    if status is None and event_type != ORDER_PLACED:
         return None  # not an order anyone placed: there is no one to tell
     new = status_after(status, event_type)
     return None if new == status else StatusChange(new, status)
-
-
-def kinds_emitted(event_types: Iterable[str]) -> list[str]:
-    """The kinds one order's events, in order, emit (each status change once)."""
-    kinds, status = [], None
-    for event_type in event_types:
-        change = status_change(event_type, status=status)
-        if change is not None:
-            kinds.append(change.kind)
-            status = change.status
-    return kinds
 
 
 def checked_kinds(kinds: Sequence[str]) -> list[str]:
