@@ -3,7 +3,6 @@ staff allowed to may cancel the order from it (a cancel sent through the gateway
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
@@ -24,6 +23,7 @@ from eventstore.admin.log import event_list_link, pretty_json
 from eventstore.models import Event
 from eventstore.outcomes import MESSAGE_TYPE
 from shopsite.gateway import GatewayError, IdempotencyKeyReused
+from shopsite.one_time_keys import OneTimeKeyField
 from shopsite.staff import send_staff_cancel
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
@@ -60,7 +60,7 @@ class CancelOrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"}),  # the admin's wide text area
         help_text="Kept in the order's story, with your username.",
     )
-    form_key = forms.UUIDField(widget=forms.HiddenInput)
+    form_key = OneTimeKeyField()
 
 
 def story_row(event: Event) -> tuple[Any, ...]:
@@ -159,7 +159,7 @@ class OrderSummaryAdmin(ReadModelAdmin):
             self.message_user(request, too_late, messages.WARNING)
             return redirect(self._url("change", summary))
         else:
-            form = CancelOrderForm(initial={"form_key": uuid.uuid4()})
+            form = CancelOrderForm()
         return self._cancel_page(request, summary, form)
 
     def _cancel_page(self, request: HttpRequest, summary: OrderSummary, form: CancelOrderForm) -> TemplateResponse:

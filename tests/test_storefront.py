@@ -34,6 +34,7 @@ from eventstore.store import EventStore
 from orders.models import OrderSummary
 from shopsite.gateway import INPUT_STREAM, receive_message
 from shopsite.models import IdempotencyRecord, Partner, Product
+from shopsite.one_time_keys import is_key
 from shopsite.storefront.catalog import CatalogItem
 from shopsite.storefront.forms import NO_LINES, ORDER_KEY_NOT_VALID
 from shopsite.storefront.order_status import is_settled
@@ -43,7 +44,6 @@ from shopsite.storefront.ordering import (
     OrderRequest,
     ProductsUnavailable,
     ShippingAddress,
-    is_order_key,
     web_order_message,
 )
 from shopsite.storefront.views import STORE_DOWN
@@ -251,7 +251,7 @@ def test_the_message_is_priced_from_the_catalog_in_one_currency():
 def test_each_form_shown_carries_a_one_time_key_of_its_own(catalog):
     first, second = key_shown(Client().get("/")), key_shown(Client().get("/"))
     assert first != second
-    assert is_order_key(first) and uuid.UUID(first).version == 4
+    assert is_key(first) and uuid.UUID(first).version == 4
     client = Client()
     assert key_shown(client.get("/")) != key_shown(client.get("/"))  # none posted yet: nothing kept
     assert "order_key" not in client.get("/").cookies  # a visit alone sets no cookie of its own
@@ -305,7 +305,7 @@ def test_over_https_the_key_is_kept_in_a_secure_host_only_cookie(client, catalog
 def test_a_kept_key_that_is_not_one_is_ignored(client, catalog):
     client.cookies["order_key"] = "' OR 1=1 --"
     page = client.get("/")
-    assert is_order_key(key_shown(page)) and 'id="placed-before"' not in page.content.decode()
+    assert is_key(key_shown(page)) and 'id="placed-before"' not in page.content.decode()
 
 
 def test_the_same_form_posted_twice_places_one_order_charges_once_and_leads_to_the_same_status_page(
@@ -335,7 +335,7 @@ def test_the_same_form_changed_after_going_back_places_nothing_and_is_shown_agai
     assert "it was not placed" in placed_before.group(1)
     assert re.search(r'name="quantity_TEE-RED-M" value="3"', text)  # the change is kept, to place if wanted
     fresh_key = key_shown(changed)
-    assert is_order_key(fresh_key) and fresh_key != form["order_key"]
+    assert is_key(fresh_key) and fresh_key != form["order_key"]
     assert len(input_messages()) == 1
 
     # Placed again as shown, it is a new order, on purpose.
@@ -380,7 +380,7 @@ def test_a_missing_or_malformed_key_is_a_form_error_and_nothing_is_stored(client
     errors = re.search(r'<div class="errors" id="order-errors" role="alert">(.*?)</div>', text, re.S)
     assert errors and html.escape(ORDER_KEY_NOT_VALID) in errors.group(1)
     assert 'value="1 Via Roma"' in text  # the input is kept
-    assert is_order_key(key_shown(page))  # with a key that can be placed
+    assert is_key(key_shown(page))  # with a key that can be placed
     assert "<script>alert(1)</script>" not in text
     assert input_messages() == []
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from shopsite.storefront.ordering import is_order_key
+from shopsite.one_time_keys import is_key
 
 #: How long a browser keeps the key of the last order form it sent.
 ORDER_KEY_COOKIE_SECONDS = 30 * 60
@@ -21,12 +21,12 @@ ORDER_KEY_COOKIE_SECONDS = 30 * 60
 def kept_order_key(request: HttpRequest) -> str | None:
     """The key of the last order form this browser sent, if it is still kept."""
     key = request.COOKIES.get(_cookie_name(request))
-    return key if is_order_key(key) else None
+    return key if is_key(key) else None
 
 
 def keep_order_key(response: HttpResponse, *, request: HttpRequest, key: str) -> HttpResponse:
     """Keep `key` (of the form just sent, or shown again after it) in the browser; the response."""
-    if is_order_key(key):
+    if is_key(key):
         response.set_cookie(
             _cookie_name(request),
             key,

@@ -1,5 +1,5 @@
 """The order form: customer, shipping address, a quantity per product, a test card, and the
-form's one-time key (hidden; see shopsite.storefront.ordering)."""
+form's one-time key (hidden; see shopsite.storefront.ordering and shopsite.one_time_keys)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Iterator, Sequence
 from django import forms
 from django.core.validators import RegexValidator
 
+from shopsite.one_time_keys import OneTimeKeyField, new_key
 from shopsite.storefront.catalog import CatalogItem
-from shopsite.storefront.ordering import OrderRequest, ShippingAddress, is_order_key, new_order_key
+from shopsite.storefront.ordering import OrderRequest, ShippingAddress
 
 MAX_QUANTITY = 99
 QUANTITY_PREFIX = "quantity_"
@@ -43,10 +44,7 @@ class OrderForm(forms.Form):
         validators=[RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter country code, e.g. IT.")],
     )
     payment_token = forms.ChoiceField(label="Payment", choices=TEST_CARDS, initial="tok_ok")
-    # A callable initial: each form shown gets a key of its own.
-    order_key = forms.CharField(
-        widget=forms.HiddenInput, initial=new_order_key, error_messages={"required": ORDER_KEY_NOT_VALID}
-    )
+    order_key = OneTimeKeyField(error_messages={"required": ORDER_KEY_NOT_VALID, "invalid": ORDER_KEY_NOT_VALID})
 
     def __init__(self, *args, products: Sequence[CatalogItem], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -64,12 +62,6 @@ class OrderForm(forms.Form):
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()
 
-    def clean_order_key(self) -> str:
-        key = self.cleaned_data["order_key"]
-        if not is_order_key(key):
-            raise forms.ValidationError(ORDER_KEY_NOT_VALID, code="order_key")
-        return key
-
     def clean(self) -> dict:
         cleaned = super().clean()
         if self.has_error("order_key"):
@@ -81,7 +73,7 @@ class OrderForm(forms.Form):
     def renew_order_key(self) -> None:
         """Give the form, shown again, a fresh key: placing it then places a new order."""
         self.data = self.data.copy()  # a request's QueryDict is immutable; its copy is not
-        self.data[self.add_prefix("order_key")] = new_order_key()
+        self.data[self.add_prefix("order_key")] = new_key()
 
     def one_time_key(self) -> str:
         """The valid form's one-time key."""

@@ -4,7 +4,7 @@ The storefront is a partner of the gateway like any other, named "storefront" an
 `web` source; its orders go through `shopsite.gateway.receive_message`, never straight to the
 events or the read models.
 
-Each order form carries a one-time key, made when the page is shown (`new_order_key`). It is the
+Each order form carries a one-time key, made when the page is shown (`shopsite.one_time_keys`). It is the
 gateway's Idempotency-Key, and the order id is derived from it (`order_id_for`), so the same form
 sent twice (a double click, a reload of the post, back and resubmit) stores one message and places
 one order, and both answers lead to the same status page. The same key with other content (the
@@ -15,7 +15,6 @@ is still placed once: the orders component takes a repeat of an order id as a re
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +28,6 @@ SOURCE = "web"
 #: The storefront's order ids are uuid5(ORDER_ID_NAMESPACE, form key). Never change it: a form
 #: shown before the change and sent after would get another order id, and a second order.
 ORDER_ID_NAMESPACE = uuid.UUID("5d0c3b9e-8f2a-4e61-9a57-2f4d1c7b8e03")
-#: What `new_order_key` makes: a uuid4, lower case, with hyphens.
-_ORDER_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 class StoreUnavailable(Exception):
@@ -79,17 +76,6 @@ class OrderRequest:
 def storefront_partner() -> Partner:
     """The gateway caller the storefront posts as, created on first use."""
     return Partner.of_the_shop(STOREFRONT_PARTNER, [SOURCE])
-
-
-def new_order_key() -> str:
-    """A one-time key for an order form about to be shown (a uuid4: unguessable, as the order id
-    that follows from it is the status page's capability)."""
-    return str(uuid.uuid4())
-
-
-def is_order_key(value: object) -> bool:
-    """Whether `value` has the shape of a key `new_order_key` makes."""
-    return isinstance(value, str) and _ORDER_KEY.fullmatch(value) is not None
 
 
 def order_id_for(key: str) -> str:

@@ -19,7 +19,6 @@ from shopsite.storefront.ordering import (
     OrderKeyUsed,
     ProductsUnavailable,
     StoreUnavailable,
-    new_order_key,
     place_order,
 )
 
@@ -47,7 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
     store_down = not catalog.reachable
     if request.method == "GET":
         key = None if "new" in request.GET else kept_order_key(request)
-        form = OrderForm(products=catalog.items, initial={"order_key": key or new_order_key()})
+        form = OrderForm(products=catalog.items, initial={"order_key": key} if key else None)
         placed_before = order_placed_with(key) if key and not store_down else None
         response = _form_page(request, form, store_down=store_down, placed_before=placed_before)
         return forget_order_key(response, request=request) if "new" in request.GET else response

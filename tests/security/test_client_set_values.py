@@ -23,7 +23,7 @@ from eventstore.models import Event, ParkedMessage
 from eventstore.projections import registered, status
 from orders.models import CustomerOrders, OrderSummary, ProductSales
 from shipping.models import ShipmentBoardRow
-from shopsite.storefront.ordering import new_order_key
+from shopsite.one_time_keys import new_key
 from tests.browser import processed
 from tests.flows import dispatched, streams, web_order
 from tests.partners import new_partner_key
@@ -158,7 +158,7 @@ def test_the_storefront_takes_prices_from_its_catalog_whatever_the_form_sends(cl
     form = {
         "customer_name": "Ann", "customer_email": "ann@example.com", "line1": "1 Via Roma", "city": "Rome",
         "postcode": "00100", "country": "IT", "payment_token": "tok_ok", "quantity_TEE-RED-M": "2",
-        "order_key": new_order_key(),
+        "order_key": new_key(),
         # what a forged form could add: none of it is a field of the form
         "unit_price_TEE-RED-M": "0.01", "price": "0.01", "total": "0.01", "currency": "USD", "status": "delivered",
         "partner": "acme", "order_id": "CHOSEN-ID",

@@ -20,7 +20,7 @@ from django.test import Client
 
 from eventstore.models import ParkedMessage
 from shopsite.models import PartnerAPIKey, Product
-from shopsite.storefront.ordering import new_order_key
+from shopsite.one_time_keys import new_key
 from tests.flows import web_order
 from tests.partners import new_partner_key
 from tests.security.surface import call, served_site, stored
@@ -79,7 +79,7 @@ def forms(post) -> list[Form]:
         Form("storefront order", "/", {
             "customer_name": "Ann", "customer_email": "ann@example.com", "line1": "1 Via Roma", "city": "Rome",
             "postcode": "00100", "country": "IT", "payment_token": "tok_ok", "quantity_TEE-RED-M": "1",
-            "order_key": new_order_key(),
+            "order_key": new_key(),
         }),
         Form("admin action: revoke keys", "/admin/shopsite/partnerapikey/", {
             "action": "revoke", "index": "0", "select_across": "0",

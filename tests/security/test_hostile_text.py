@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from eventstore.models import Event, ParkedMessage
-from shopsite.storefront.ordering import new_order_key
+from shopsite.one_time_keys import new_key
 from tests.flows import dispatched, web_order
 from tests.partners import new_partner_key
 from tests.security.surface import summary_once
@@ -51,7 +51,7 @@ def shown(post) -> dict[str, str]:
     call_command("loaddata", "demo_catalog", verbosity=0)
     form = {"customer_name": NAME, "customer_email": "ann@example.com", "line1": LINE1, "city": CITY,
             "postcode": "00100", "country": "IT", "payment_token": "tok_ok", "quantity_TEE-RED-M": "1",
-            "order_key": new_order_key()}  # fmt: skip
+            "order_key": new_key()}  # fmt: skip
     placed = Client().post("/", form)
     assert placed.status_code == 303, placed.content[:2000]
     storefront_order = placed["Location"].strip("/").rsplit("/", 1)[-1]

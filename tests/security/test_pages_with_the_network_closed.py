@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from playwright.sync_api import expect
 
-from shopsite.storefront.ordering import new_order_key
+from shopsite.one_time_keys import new_key
 from tests.browser import assert_requests_stay_on_site
 from tests.flows import dispatched, web_order
 
@@ -31,7 +31,7 @@ def shop(post) -> str:
     form = {
         "customer_name": "Ann", "customer_email": "ann@example.com", "line1": "1 Via Roma", "city": "Rome",
         "postcode": "00100", "country": "IT", "payment_token": "tok_ok", "quantity_MUG-LOGO": "1",
-        "order_key": new_order_key(),
+        "order_key": new_key(),
     }  # fmt: skip
     placed = Client().post("/", form)
     assert placed.status_code == 303, placed.content[:2000]
