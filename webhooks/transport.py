@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from kombu.exceptions import OperationalError as BrokerError
@@ -36,7 +35,7 @@ def request_sends(endpoint_ids: Iterable[int], *, force: bool = False) -> None:
     whatever is queued). A broker or cache that is down is no error here: the sweep asks again."""
     from .tasks import send_deliveries  # the task module imports this one
 
-    if settings.CELERY_TASK_ALWAYS_EAGER and settings.EMBEDDED_WORKER == "thread":
+    if background.runs_in_a_thread():
         for endpoint_id in endpoint_ids:
             background.submit([EmbeddedSend(endpoint_id)], key=send_requested_key(endpoint_id), lane="webhooks")
         return

@@ -148,7 +148,7 @@ def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
     if not deliveries:
         return
     works = [_Delivery(group_, event_id) for group_, event_id in deliveries]
-    if settings.EMBEDDED_WORKER == "thread":
+    if background.runs_in_a_thread():
         background.submit(works)
         return
     _inline.queue.put(works)

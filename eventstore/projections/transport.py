@@ -47,7 +47,7 @@ def request_run(projector: Projector, *, force: bool = False) -> None:
     """Run the projector: queued unless a run is queued already, or, with no broker, in the
     process (EMBEDDED_WORKER)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        if settings.EMBEDDED_WORKER == "thread":
+        if background.runs_in_a_thread():
             # A run queued and not started will read what this commit wrote: one is enough.
             background.submit([_ProjectorRun(projector)], key=run_requested_key(projector.name))
         else:
