@@ -123,6 +123,7 @@ class WebhookDeliveryAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
         "attempts",
         "next_attempt_at",
         "created_at",
+        "retry_from",
         "delivered_at",
         "shown_body",
     )
