@@ -1,4 +1,4 @@
-"""Raw shop-input messages to order commands (DESIGN 6.2): one function per raw shape.
+"""Raw shop-input messages to order commands (docs/design.md 6.2): one function per raw shape.
 
 A message that cannot be mapped, or whose content is invalid, raises PermanentFailure with the
 reason; it is parked, since no retry can change it. Fields the contract does not name (a client

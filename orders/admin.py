@@ -18,6 +18,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from contracts.order_status import CANCELLABLE_STATUSES
+from eventstore import components
 from eventstore.admin import ReadModelAdmin
 from eventstore.admin.log import event_list_link, pretty_json
 from eventstore.models import Event
@@ -27,16 +29,12 @@ from shopsite.one_time_keys import OneTimeKeyField
 from shopsite.staff import send_staff_cancel
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
-from .status import CANCELLABLE_STATUSES
-
-#: The streams an order's events are in, one per component (DESIGN 6.3).
-STREAMS = ("order-{}", "payment-{}", "shipment-{}")
 
 
 def order_story(order_id: str) -> list[Event]:
-    """Every event of the order, in log order: its three streams, and every event of the flows
-    that touched them (so the raw input messages, the order and its cancel or warehouse updates)."""
-    streams = [stream.format(order_id) for stream in STREAMS]
+    """Every event of the order, in log order: its streams (each installed component's), and every
+    event of the flows that touched them (so the raw input messages, the order and its cancel or warehouse updates)."""
+    streams = [f"{category}-{order_id}" for category in components.order_streams()]
     flows = set(Event.objects.filter(stream_id__in=streams).values_list("correlation_id", flat=True))
     return list(
         Event.objects.filter(Q(stream_id__in=streams) | Q(correlation_id__in=flows)).order_by(

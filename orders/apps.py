@@ -1,16 +1,6 @@
-from django.apps import AppConfig
+from eventstore import components
 
 
-class OrdersConfig(AppConfig):
+class OrdersConfig(components.Component):
     name = "orders"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from eventstore import consumers, projections
-
-        from .projections import PROJECTORS
-        from .reactions import GROUP
-
-        consumers.register(GROUP)
-        for projector in PROJECTORS:
-            projections.register(projector)
+    order_streams = ("order",)

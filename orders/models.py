@@ -2,8 +2,9 @@
 
 from django.db import models
 
+from contracts.order_status import ORDER_STATUSES  # noqa: F401 - the read models' statuses, imported from here
+
 from .domain import MAX_ORDER_ID_LENGTH
-from .status import ORDER_STATUSES  # noqa: F401 - the read models' statuses, imported from here
 
 
 class DispatchedOrder(models.Model):
@@ -18,7 +19,7 @@ class DispatchedOrder(models.Model):
 
 # --- read models (orders.projections) ------------------------------------------------------------
 
-#: The values the order summary's projector writes: an order's status (orders.status), its
+#: The values the order summary's projector writes: an order's status (contracts/order_status.py), its
 #: payment's and its shipment's.
 PAYMENT_STATUSES = ("captured", "declined", "refunded")
 SHIPMENT_STATUSES = ("requested", "dispatched", "delivered", "cancelled")

@@ -10,11 +10,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from contracts.order_status import status_after
 from eventstore.projections import Rebuild, RowProjector
 from eventstore.store import EventStore, RecordedEvent
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
-from .status import status_after
 
 
 class OrderSummaryProjector(RowProjector):

@@ -3,7 +3,8 @@
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from celery.signals import before_task_publish, celeryd_init, setup_logging, task_postrun, task_prerun
+from kombu import Queue
 
 from shopsite.observability import context, logs
 
@@ -19,6 +20,16 @@ setup_logging.connect(logs.configure_for_celery)
 before_task_publish.connect(context.carry_request_id)
 task_prerun.connect(context.bind_task)
 task_postrun.connect(context.forget_task)
+
+
+@celeryd_init.connect
+def serve_every_components_queue(conf, **_) -> None:
+    """A worker's queues are those of the installed components' groups and the projectors' (`-Q`
+    picks some of them). Sent as a worker starts, after Django is set up and before the worker
+    reads its queues."""
+    from eventstore import components
+
+    conf.task_queues = [Queue(name) for name in components.queues()]
 
 
 @task_postrun.connect

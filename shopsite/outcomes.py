@@ -24,7 +24,7 @@ _PRECEDENCE = ("parked", "rejected", "pending")
 
 
 def message_status(components: list[dict[str, Any]]) -> str:
-    """The message's status from its components' (DESIGN's order: parked, rejected, pending, processed)."""
+    """The message's status from its components' (the design's order: parked, rejected, pending, processed)."""
     if not components:
         return "unroutable"
     statuses = {component["status"] for component in components}

@@ -7,7 +7,7 @@ log (Django's `django.request` logger) with its traceback.
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-#: Paths whose clients are programs: the gateway (DESIGN 6.1), the read API and its schema.
+#: Paths whose clients are programs: the gateway (docs/design.md 6.1), the read API and its schema.
 API_PATH_PREFIXES = ("/api/", "/shop/api/")
 
 

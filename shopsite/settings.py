@@ -62,7 +62,6 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
 
 from shopsite.observability.logs import environment_logging_config
 
@@ -172,7 +171,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 EVENTSTORE_SNAPSHOT_EVERY = env.int("EVENTSTORE_SNAPSHOT_EVERY", default=100)
 
-# --- Celery (DESIGN section 4) ----------------------------------------------------------------
+# --- Celery (docs/design.md section 4) ----------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process when they are sent (after the commit that sends them).
@@ -199,16 +198,13 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # A commit asks for delivery after it is committed: with the broker down, the request fails fast
 # (the sweep asks again once it is back) instead of holding the answer to the client.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-# One queue per component; a worker serves all of them or some (`celery worker -Q billing`).
-# A worker started without -Q serves every queue listed here.
+# One queue per consumer group, as its component declares it, and one for the projectors; a
+# worker serves all of them or some (`celery worker -Q billing`). Found from the installed
+# components (eventstore.components.queues), set on a worker as it starts (shopsite/celery.py).
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "orders", "billing", "shipping", "webhooks", "projections")]
-# A consumer group's tasks (its drains, its replays) go to the queue the group declares; the
-# webhooks' sender to the webhooks queue, beside its group.
-CELERY_TASK_ROUTES = [
-    "eventstore.consumers.transport.route_to_group_queue",
-    {"webhooks.tasks.*": {"queue": "webhooks"}},
-]
+# A consumer group's tasks (its drains, its replays) go to the queue the group declares; a
+# component's own tasks (the webhooks' sender) to its group's.
+CELERY_TASK_ROUTES = ["eventstore.components.route"]
 CELERY_BEAT_SCHEDULE = {
     "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
     "sweep-consumer-groups": {
@@ -248,7 +244,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILE", default=str(Path(tempfile.gettempdir()) / "shop-celerybeat-schedule")
 )
 
-# --- Webhooks (DESIGN 6.7) ------------------------------------------------------------------------
+# --- Webhooks (docs/design.md 6.7) ------------------------------------------------------------------------
 
 # S17: webhooks go only to https URLs of public addresses, checked when an endpoint is set and again
 # at each delivery; on, http and private, loopback and link-local addresses are let through (tests,
@@ -278,7 +274,7 @@ for _cache in CACHES.values():
         # The rate limit counts in the cache: a cache that is down must fail fast, not hang a request.
         _cache.setdefault("OPTIONS", {}).update(socket_connect_timeout=1, socket_timeout=1)
 
-# --- Gateway and API (DESIGN 6.1) ----------------------------------------------------------------
+# --- Gateway and API (docs/design.md 6.1) ----------------------------------------------------------------
 
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
 # A body over a limit is read and thrown away, up to this many bytes, before the 413 is sent: a
@@ -287,7 +283,7 @@ GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=256 * 1024)
 # closed; a proxy in front (nginx: client_max_body_size) should refuse those first.
 REQUEST_BODY_DRAIN_BYTES = env.int("REQUEST_BODY_DRAIN_BYTES", default=10 * 1024 * 1024)
 GATEWAY_RATE_PER_MINUTE = env.int("GATEWAY_RATE_PER_MINUTE", default=600)
-# The partner read API (DESIGN 6.4) has its own count: reads never use up a partner's posts.
+# The partner read API (docs/design.md 6.4) has its own count: reads never use up a partner's posts.
 API_READ_RATE_PER_MINUTE = env.int("API_READ_RATE_PER_MINUTE", default=6000)
 # A partner's key is looked up at most once this often per process; a revoked key is refused
 # within this many seconds. 0: look it up on every request.
@@ -305,7 +301,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
-    "DESCRIPTION": "The raw-message gateway for partners (DESIGN 6.1) and the read API of their orders (DESIGN 6.4).",
+    "DESCRIPTION": "The raw-message gateway for partners and the read API of their orders (docs/design.md 6.1, 6.4).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

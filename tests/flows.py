@@ -1,11 +1,11 @@
-"""One order's flow end to end: the raw messages of DESIGN 6.2 as a partner posts them, the event
+"""One order's flow end to end: the raw messages of docs/design.md 6.2 as a partner posts them, the event
 types its streams hold afterwards and whether they are what the rules give, an OrderPlaced
 appended straight to the store, and the read models' rows. Shared by the end-to-end, read-side
 and fault tests and bench/pipeline.py."""
 
 from eventstore.store import ANY, AppendResult, EventStore, NewEvent
 
-#: The fake payment provider's test cards (DESIGN 6.3): captures, fails twice then captures, declines.
+#: The fake payment provider's test cards (docs/design.md 6.3): captures, fails twice then captures, declines.
 CARDS = ("tok_ok", "tok_flaky", "tok_decline")
 
 
@@ -59,7 +59,7 @@ def streams(order_id: str) -> tuple[list[str], list[str], list[str]]:
 
 
 def shows_what_the_rules_give(order_id: str, token: str, *, cancelled: bool, shipped: bool) -> bool:
-    """Whether the order's streams hold exactly the events the rules give (DESIGN 6.3), once
+    """Whether the order's streams hold exactly the events the rules give (docs/design.md 6.3), once
     settled: each once, in order. `cancelled`: a cancel was posted before any dispatch; `shipped`:
     the warehouse dispatched it."""
     order, payment, shipment = streams(order_id)

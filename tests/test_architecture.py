@@ -4,12 +4,18 @@ import ast
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ["eventstore", "shopsite", "orders", "billing", "shipping", "webhooks"]
+from django.apps import apps
 
-# Modules of the mechanics that domain code builds on, and the order's published status (which
-# the webhooks' domain follows); they are held to the same rule.
-PURE_MECHANICS = {"eventstore.aggregate", "eventstore.codec", "eventstore", "orders.status"}
+from eventstore import components
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Every app of the project's own (the installed apps whose code is in this repository).
+APPS = [config.name for config in apps.get_app_configs() if Path(config.path).parent == ROOT]
+COMPONENTS = [component.name for component in components.installed()]
+
+# Modules of the mechanics that domain code builds on, and the published language the components
+# share (contracts/: the order's status); they are held to the same rule.
+PURE_MECHANICS = {"eventstore.aggregate", "eventstore.codec", "eventstore", "contracts", "contracts.order_status"}
 
 
 def domain_modules() -> list[Path]:
@@ -19,7 +25,7 @@ def domain_modules() -> list[Path]:
         if (ROOT / app).is_dir():
             found += [p for p in (ROOT / app).rglob("*.py") if "domain" in p.relative_to(ROOT).with_suffix("").parts]
     found += [ROOT / "eventstore" / "aggregate.py", ROOT / "eventstore" / "codec.py", ROOT / "tests" / "accounts.py"]
-    found += [ROOT / "orders" / "status.py"]
+    found += list((ROOT / "contracts").glob("*.py"))
     return found
 
 
@@ -58,3 +64,36 @@ def test_domain_modules_import_only_the_standard_library_and_pure_modules():
     assert ROOT / "eventstore" / "aggregate.py" in modules
     offenders = {str(p.relative_to(ROOT)): foreign_imports(p.read_text()) for p in modules}
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every module a file imports by absolute name."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_the_components_are_found_from_the_installed_apps_and_each_has_a_domain_module():
+    assert {"orders", "billing", "shipping", "webhooks"} <= set(COMPONENTS)
+    assert {"eventstore", "shopsite", *COMPONENTS} <= set(APPS)
+    modules = domain_modules()
+    for component in COMPONENTS:
+        assert ROOT / component / "domain.py" in modules, f"{component} has no domain module"
+
+
+def test_no_component_imports_another_and_the_mechanics_import_no_component():
+    crossings = {}
+    for app in COMPONENTS:
+        for path in (ROOT / app).rglob("*.py"):
+            others = [n for n in imported_modules(path) if n.split(".")[0] in set(COMPONENTS) - {app}]
+            if others:
+                crossings[str(path.relative_to(ROOT))] = others
+    for path in (ROOT / "eventstore").rglob("*.py"):
+        found = [n for n in imported_modules(path) if n.split(".")[0] in COMPONENTS]
+        if found:
+            crossings[str(path.relative_to(ROOT))] = found
+    assert crossings == {}

@@ -1,4 +1,4 @@
-"""The gateway, `POST /shop/api/v1`: every row of DESIGN 6.1 and every bad input of the issue.
+"""The gateway, `POST /shop/api/v1`: every row of docs/design.md 6.1 and every bad input of the issue.
 
 Each refusal is checked to have stored nothing: no event in `shop-input`, no idempotency record.
 """

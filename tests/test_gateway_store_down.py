@@ -1,4 +1,4 @@
-"""DESIGN: the store unreachable answers 503 with one message, stores nothing, and the gateway serves again
+"""docs/design.md: the store unreachable answers 503 with one message, stores nothing, and the gateway serves again
 as soon as the store is back: no restart, no request lost that was answered 202.
 
 The site runs under gunicorn, as in production. On PostgreSQL it reaches the database through a TCP

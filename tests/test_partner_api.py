@@ -1,4 +1,4 @@
-"""The partner read API (DESIGN 6.4): `GET /api/v1/orders/{order_id}` and `GET /api/v1/orders`.
+"""The partner read API (docs/design.md 6.4): `GET /api/v1/orders/{order_id}` and `GET /api/v1/orders`.
 
 Orders reach the read model as in production: posted through the gateway and processed in-process
 on commit. The pagination tests need orders that share a `placed_at`, which no flow gives on demand:

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 
-from eventstore import background, consumers
+from eventstore import background, components, consumers
 from shopsite.celery import app
 from shopsite.gateway import receive_message
 from shopsite.models import Partner
@@ -299,7 +299,7 @@ def test_the_sender_runs_on_the_webhooks_queue_and_beat_sweeps_every_second(sett
     assert sweep["schedule"] == 1.0
     assert consumers.group("webhooks").sweep_outbox is transport.sweep
     assert app.amqp.router.route({}, "webhooks.tasks.send_deliveries", args=(1,))["queue"].name == "webhooks"
-    assert "webhooks" in {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    assert "webhooks" in components.queues()
 
 
 def test_the_groups_sweep_sends_what_a_stopped_process_left_in_the_outbox(quick):

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
-QUEUES = "orders,billing,shipping,webhooks,projections,default"
+
+
+def queues() -> list[str]:
+    """The queues a worker started without -Q serves: every installed component's, and the base ones."""
+    from eventstore import components
+
+    return list(components.queues())
 
 
 def _celery() -> list[str]:
@@ -77,8 +83,9 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[Proces
 def celery_worker(
     env: dict[str, str], name: str, *, concurrency: int = 1, loglevel: str = "WARNING"
 ) -> Iterator[Process]:
-    """A worker serving every queue, with `concurrency` pool processes (INFO logs each task received)."""
-    args = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", QUEUES, "-n", f"{name}@%h"]
+    """A worker serving every queue (no -Q: those it finds from the installed components), with
+    `concurrency` pool processes (INFO logs each task received)."""
+    args = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-n", f"{name}@%h"]
     with _process(name, [*args, "--without-gossip", "--without-mingle", "--without-heartbeat"], env) as worker:
         yield worker
 

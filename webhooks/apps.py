@@ -1,13 +1,5 @@
-from django.apps import AppConfig
+from eventstore import components
 
 
-class WebhooksConfig(AppConfig):
+class WebhooksConfig(components.Component):
     name = "webhooks"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from eventstore import consumers
-
-        from .reactions import GROUP
-
-        consumers.register(GROUP)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orders.status import status_after
+from contracts.order_status import status_after
 
 #: Every change of an order's status a partner may subscribe to (docs/webhooks.md).
 ORDER_KINDS = (

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eventstore.consumers import ConsumerGroup, Waiting
-from eventstore.consumers.handling import settled
+from contracts.order_status import STATUS_EVENT_TYPES
+from eventstore import components, consumers
+from eventstore.consumers import ConsumerGroup
 from eventstore.store import EventStore, RecordedEvent
-from orders.status import STATUS_EVENT_TYPES
 
 from . import service, transport
 from .domain import MESSAGE_KIND_OF, ORDER_PLACED, status_change
 from .models import KnownOrder
-
-#: The streams of an order's events (docs/design.md, "Domain events" and "Returns").
-ORDER_STREAM_CATEGORIES = ("order", "payment", "shipment", "return")
 
 
 def handle(event: RecordedEvent) -> None:
@@ -36,7 +33,7 @@ def on_order_status_event(event: RecordedEvent) -> None:
     endpoints = service.active_endpoints(partner)
     # The order's earlier events first, when something may be sent, or when its placing may still be
     # in hand. A known order of a partner with no endpoint needs no wait: its status comes out the
-    # same whatever order its events are handled in (orders/status.py refuses the earlier states).
+    # same whatever order its events are handled in (contracts/order_status.py refuses the earlier states).
     if event.event_type != ORDER_PLACED and (known is None or endpoints):
         _wait_for_the_orders_earlier_events(event, order_id)
     change = status_change(event.event_type, status=known.status if known else None)
@@ -81,21 +78,9 @@ def _wait_for_the_orders_earlier_events(event: RecordedEvent, order_id: str) -> 
     preceded it; told in that order, the partner would hear of the dispatch first (and never of
     the payment). Each partition keeps its own flow in order; this keeps the order's.
     """
-    streams = [f"{category}-{order_id}" for category in ORDER_STREAM_CATEGORIES]
-    earlier = sorted(
-        (
-            e
-            for e in EventStore().read_streams(streams)
-            if e.event_type in REACTIONS and e.checkpoint < event.checkpoint
-        ),
-        key=lambda e: e.checkpoint,
-    )
-    done = settled(GROUP, [e.event_id for e in earlier])
-    for before in earlier:
-        if before.event_id not in done:
-            raise Waiting(
-                f"{event.event_type} of order {order_id} waits for its {before.event_type}.", event_id=before.event_id
-            )
+    streams = [f"{category}-{order_id}" for category in components.order_streams()]
+    earlier = (e for e in EventStore().read_streams(streams) if e.event_type in REACTIONS)
+    consumers.wait_for_earlier(GROUP, event, among=earlier)
 
 
 REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {

@@ -1,7 +1,7 @@
-"""Consumer groups: durable, competing subscriptions to the log (DESIGN section 4).
+"""Consumer groups: durable, competing subscriptions to the log (docs/design.md section 4).
 
-A component declares its group once, in its `reactions` module, and registers it when its app is
-ready::
+A component declares its group once, in its `reactions` module; installing its app registers it
+(`eventstore.components`)::
 
     GROUP = ConsumerGroup(
         name="billing", queue="billing", event_types=("OrderPlaced", "OrderCancelled"), handler=handle
@@ -22,7 +22,8 @@ what happens next:
 - `Waiting(reason, event_id=None)`: the message must wait for an earlier one the group has not
   settled yet, the event `event_id` (a refund for its order's charge) or any committed before it
   (a cancel ahead of its order): tried again after the first backoff, not counted as a failure
-  while the group has that in hand.
+  while the group has that in hand. The one policy for input out of order: a handler that must
+  know first raises it through `wait_for_earlier(group, event, among=...)`.
 - a `ConcurrencyError` of the store: another writer got there first; the whole transaction is tried
   again at once.
 - anything else: transient; retried with exponential backoff, parked after `max_retries` failures.
@@ -45,7 +46,7 @@ from eventstore.consumers.groups import (
     registered,
     takers,
 )
-from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked
+from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked, wait_for_earlier
 from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
 from eventstore.consumers.status import GroupStatus, status
 from eventstore.consumers.transport import request_drain, send, send_after_commit, sweep
@@ -74,4 +75,5 @@ __all__ = [
     "status",
     "sweep",
     "takers",
+    "wait_for_earlier",
 ]

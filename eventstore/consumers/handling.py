@@ -162,6 +162,28 @@ def _failed(group_: ConsumerGroup, event: RecordedEvent, error: Exception) -> fl
     return None
 
 
+def wait_for_earlier(
+    group_: ConsumerGroup, event: RecordedEvent, *, among: Iterable[RecordedEvent] | None = None
+) -> None:
+    """Return once the group has caught up to `event`: it has handled or parked every earlier event
+    it takes (`among`: only these, the earlier events of the same order, say). Until then raise
+    `Waiting` for the first it still has in hand, so the handler decides only after them::
+
+        consumers.wait_for_earlier(GROUP, event, among=the_orders_earlier_events)
+    """
+    if among is None:
+        if has_unsettled_before(group_, event.checkpoint):
+            raise Waiting(f"{event.event_type} {event.event_id} waits for the group's earlier messages.")
+        return
+    earlier = sorted((e for e in among if e.checkpoint < event.checkpoint), key=lambda e: e.checkpoint)
+    done = settled(group_, [e.event_id for e in earlier])
+    for before in earlier:
+        if before.event_id not in done:
+            raise Waiting(
+                f"{event.event_type} {event.event_id} waits for its {before.event_type}.", event_id=before.event_id
+            )
+
+
 def _still_waiting(group_: ConsumerGroup, event: RecordedEvent, waiting: Waiting) -> bool:
     """Whether the group has yet to settle what `waiting` waits for."""
     if waiting.event_id is not None:

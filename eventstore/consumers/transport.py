@@ -29,7 +29,6 @@ from redis.exceptions import RedisError
 
 from eventstore import background
 from eventstore.consumers.groups import ConsumerGroup, registered
-from eventstore.consumers.groups import group as registered_group
 from eventstore.consumers.handling import deliver
 from eventstore.consumers.partitions import drain_requested_key, partition_of, pending_partitions
 from eventstore.store import Appended
@@ -99,16 +98,6 @@ def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
 
     for event_id in event_ids:
         deliver_task.delay(group_.name, str(event_id))
-
-
-def route_to_group_queue(name: str, args: tuple, kwargs: dict, options: dict, task=None, **_) -> dict | None:
-    """Celery's router (CELERY_TASK_ROUTES): a group's tasks go to the queue the group declares,
-    projector runs to `projections`."""
-    if name in ("eventstore.tasks.drain", "eventstore.tasks.deliver"):
-        return {"queue": registered_group(args[0]).queue}
-    if name in ("eventstore.tasks.project", "eventstore.tasks.rebuild_projection"):
-        return {"queue": "projections"}
-    return None
 
 
 def _in_process() -> bool:

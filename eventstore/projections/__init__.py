@@ -1,4 +1,4 @@
-"""Projectors and read models (DESIGN section 5).
+"""Projectors and read models (docs/design.md section 5).
 
 A component declares one projector per read model in its `projections` module and registers it
 when its app is ready. Most are `RowProjector`s: a row per key, folded from the events about it::

@@ -1,4 +1,4 @@
-"""The partner read API (DESIGN 6.4): `GET /api/v1/orders` and `GET /api/v1/orders/{order_id}`.
+"""The partner read API (docs/design.md 6.4): `GET /api/v1/orders` and `GET /api/v1/orders/{order_id}`.
 
 Everything here reads `orders.models.OrderSummary`, the read model its projector keeps; nothing
 reads the events. A partner (`Authorization: Api-Key <key>`) sees the orders it submitted and no
@@ -106,7 +106,7 @@ class OrderShipmentSerializer(serializers.Serializer):
 
 
 class OrderSerializer(serializers.Serializer):
-    """One order as a partner sees it (DESIGN 6.4)."""
+    """One order as a partner sees it (docs/design.md 6.4)."""
 
     order_id = serializers.CharField()
     status = serializers.ChoiceField(ORDER_STATUSES)

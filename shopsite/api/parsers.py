@@ -8,7 +8,7 @@ from rest_framework.parsers import BaseParser
 
 from shopsite.request_limits import drain_body
 
-# The 400 answer's detail (DESIGN 6.1). This module is named in the settings, so it imports no model.
+# The 400 answer's detail (docs/design.md 6.1). This module is named in the settings, so it imports no model.
 INVALID_BODY = "Request body not valid"
 
 
@@ -18,7 +18,7 @@ class RequestBodyTooLarge(exceptions.APIException):
 
 
 class InvalidBody(exceptions.APIException):
-    """400 {"detail": "Request body not valid", "errors": {field: [problem, ...]}} (DESIGN 6.1)."""
+    """400 {"detail": "Request body not valid", "errors": {field: [problem, ...]}} (docs/design.md 6.1)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"

@@ -1,4 +1,4 @@
-"""The partner read API (DESIGN 6.4) under /api/v1/."""
+"""The partner read API (docs/design.md 6.4) under /api/v1/."""
 
 from django.urls import path, register_converter
 

@@ -74,7 +74,7 @@ class PartnerRateThrottle(BaseThrottle):
 
 
 class PartnerReadRateThrottle(PartnerRateThrottle):
-    """The read API's requests (DESIGN 6.4): API_READ_RATE_PER_MINUTE per partner, counted apart
+    """The read API's requests (docs/design.md 6.4): API_READ_RATE_PER_MINUTE per partner, counted apart
     from its posts. Staff (session users) are not counted."""
 
     scope = "read"

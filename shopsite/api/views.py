@@ -1,4 +1,4 @@
-"""`POST /shop/api/v1`: translate HTTP to the gateway service and its answer back (DESIGN 6.1)."""
+"""`POST /shop/api/v1`: translate HTTP to the gateway service and its answer back (docs/design.md 6.1)."""
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema

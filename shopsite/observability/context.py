@@ -3,7 +3,7 @@
 - `request_id`: a web request's id, taken from its `X-Request-ID` header when well formed, else
   new; the site answers with it in `X-Request-ID`. Carried to the Celery tasks the request sends
   (a message header), so a worker's lines for such a task carry it too.
-- `correlation_id`: the flow's id, the raw input message's id (DESIGN 3). Bound by the gateway
+- `correlation_id`: the flow's id, the raw input message's id (docs/design.md 3). Bound by the gateway
   once a message is stored, and by the consumer groups around each message they handle.
 - `task`, `task_id`: the Celery task a worker's line belongs to.
 """

@@ -20,7 +20,7 @@ ORDER_KEY_NOT_VALID = (
     "Check your order and place it again."
 )
 
-#: The fake payment provider's tokens (DESIGN 6.3); no real card is ever asked for.
+#: The fake payment provider's tokens (docs/design.md 6.3); no real card is ever asked for.
 TEST_CARDS = [
     ("tok_ok", "Test card: payment accepted"),
     ("tok_decline", "Test card: payment declined"),

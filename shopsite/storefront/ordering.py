@@ -1,4 +1,4 @@
-"""Placing an order from the storefront: the web-shape raw message (DESIGN 6.2), through the gateway.
+"""Placing an order from the storefront: the web-shape raw message (docs/design.md 6.2), through the gateway.
 
 The storefront is a partner of the gateway like any other, named "storefront" and allowed the
 `web` source; its orders go through `shopsite.gateway.receive_message`, never straight to the
@@ -103,7 +103,7 @@ def place_order(order: OrderRequest, *, key: str) -> str:
 
 
 def web_order_message(order_id: str, order: OrderRequest, products: dict[str, CatalogItem]) -> dict[str, Any]:
-    """The raw order message of DESIGN 6.2, web shape, priced from `products` (active products by SKU)."""
+    """The raw order message of docs/design.md 6.2, web shape, priced from `products` (active products by SKU)."""
     missing = sorted(sku for sku in order.quantities if sku not in products)
     if missing:
         raise ProductsUnavailable(missing)

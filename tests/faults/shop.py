@@ -27,7 +27,7 @@ from tests.flows import cancel, card, dispatched, marketplace_order, streams, we
 from tests.services import RedisServer
 from tests.serving import Answer, http, site_environment
 from tests.waiting import wait_until
-from tests.workers import QUEUES, Process
+from tests.workers import Process, queues
 
 BROKER_DB, CACHE_DB = 1, 2
 #: The Redis list names of a queue's messages: kombu keeps one list per priority step.
@@ -123,7 +123,7 @@ def post_flow(
 def queued(redis_: RedisServer) -> dict[str, int]:
     """Messages waiting in each of the broker's queues."""
     client = redis.Redis(port=redis_.port, db=BROKER_DB)
-    return {q: sum(client.llen(q + suffix) for suffix in _PRIORITY_SUFFIXES) for q in QUEUES.split(",")}
+    return {q: sum(client.llen(q + suffix) for suffix in _PRIORITY_SUFFIXES) for q in queues()}
 
 
 def unacknowledged(redis_: RedisServer) -> dict[str, float]:

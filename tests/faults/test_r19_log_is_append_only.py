@@ -4,7 +4,7 @@ every level, and the log stays intact: the same events, each unchanged, after ev
 The log is a real one: orders, a cancel and a dispatch posted through the gateway and handled by
 the components in-process. Raw SQL is refused by PostgreSQL's trigger, on Django's connection and
 on a plain psycopg one alike, whatever the role (the test database's owner here); SQLite has no
-such trigger (DESIGN section 3).
+such trigger (docs/design.md section 3).
 """
 
 import json

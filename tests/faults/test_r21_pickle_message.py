@@ -22,7 +22,7 @@ from tests.faults.invariants import (
 from tests.faults.shop import BROKER_DB, Poster, queued, stop_now
 from tests.flows import web_order
 from tests.waiting import wait_until
-from tests.workers import QUEUES, celery_beat, celery_worker
+from tests.workers import celery_beat, celery_worker, queues
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -49,12 +49,12 @@ def test_a_pickle_message_on_a_queue_is_refused_never_run_and_the_worker_lives_o
     env, site, redis_, partner_key, tmp_path
 ):
     evidence = tmp_path / "the-pickle-ran"
-    queues = QUEUES.split(",")
+    served = queues()
     with celery_worker(env, "r21") as worker, celery_beat(env) as beat:
         body, headers = pickled_task_message(evidence)
         with Connection(redis_.url(BROKER_DB)) as connection:
             producer = connection.Producer()
-            for queue in queues:
+            for queue in served:
                 producer.publish(
                     body,
                     exchange="",  # straight to the queue named by the routing key
@@ -66,7 +66,7 @@ def test_a_pickle_message_on_a_queue_is_refused_never_run_and_the_worker_lives_o
         wait_until(lambda: not any(queued(redis_).values()) or None, timeout=60, what="the worker to take them")
         refused = "Received invalid task message: Refusing to deserialize untrusted content of type pickle"
         wait_until(
-            lambda: worker.log_tail(1_000_000).count(refused) == len(queues) or None,
+            lambda: worker.log_tail(1_000_000).count(refused) == len(served) or None,
             timeout=60,
             what="the worker to refuse every pickle message",
         )
