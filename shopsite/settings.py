@@ -220,8 +220,8 @@ CELERY_BEAT_SCHEDULE = {
 # for with a broker, handled in the appending process without one); off, the sweep alone delivers
 # (tests turn it on where needed).
 CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
-# Each commit asks for a run of the projectors of its events (with no broker they run at once, in
-# the committing thread); off, beat's sweep alone runs them (tests turn it on where needed).
+# Each commit asks for a run of the projectors of its events (with no broker, in the embedded worker:
+# EMBEDDED_WORKER); off, beat's sweep alone runs them (tests turn it on where needed).
 PROJECTIONS_ON_COMMIT = env.bool("PROJECTIONS_ON_COMMIT", default=True)
 # A message whose handler fails transiently is tried again after this many seconds, then twice as
 # long each time (1, 2, 4, 8 s), and parked at the fifth failure (a group may set its own).
