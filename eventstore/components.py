@@ -19,6 +19,7 @@ The mechanics import no component: this module imports a component's modules by 
 
 from __future__ import annotations
 
+from functools import cached_property
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -48,12 +49,14 @@ class Component(AppConfig):
     def ready(self) -> None:
         from eventstore import consumers, projections
 
-        for group in self.consumer_groups():
+        for group in self.consumer_groups:
             consumers.register(group)
         for projector in self.projectors():
             projections.register(projector)
 
+    @cached_property
     def consumer_groups(self) -> tuple[ConsumerGroup, ...]:
+        """Its groups, read once (the task router asks for them at every send of its tasks)."""
         reactions = import_module(f"{self.name}.reactions")
         return tuple(getattr(reactions, "GROUPS", None) or (reactions.GROUP,))
 
@@ -93,6 +96,6 @@ def route(name: str, args: tuple, kwargs: dict, options: dict, task=None, **_) -
     if name in ("eventstore.tasks.project", "eventstore.tasks.rebuild_projection"):
         return {"queue": "projections"}
     for component in installed():
-        if name.startswith(f"{component.name}.tasks.") and (groups := component.consumer_groups()):
+        if name.startswith(f"{component.name}.tasks.") and (groups := component.consumer_groups):
             return {"queue": groups[0].queue}
     return None

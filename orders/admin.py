@@ -33,7 +33,8 @@ from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
 
 def order_story(order_id: str) -> list[Event]:
     """Every event of the order, in log order: its streams (each installed component's), and every
-    event of the flows that touched them (so the raw input messages, the order and its cancel or warehouse updates)."""
+    event of the flows that touched them (the raw input messages, the order, its cancel, the
+    warehouse's updates)."""
     streams = [f"{category}-{order_id}" for category in components.order_streams()]
     flows = set(Event.objects.filter(stream_id__in=streams).values_list("correlation_id", flat=True))
     return list(

@@ -83,7 +83,7 @@ def test_celery_delivers_at_least_once_as_json_one_task_at_a_time():
     serving = SimpleNamespace(task_queues=None)
     serve_every_components_queue(conf=serving)
     assert {q.name for q in serving.task_queues} == {"default", "projections", *groups}
-    assert groups == {g.queue for c in components.installed() for g in c.consumer_groups()}
+    assert groups == {g.queue for c in components.installed() for g in c.consumer_groups}
 
 
 @pytest.mark.django_db

@@ -180,7 +180,8 @@ def wait_for_earlier(
     for before in earlier:
         if before.event_id not in done:
             raise Waiting(
-                f"{event.event_type} {event.event_id} waits for its {before.event_type}.", event_id=before.event_id
+                f"{event.event_type} of {event.stream_id} waits for its {before.event_type} of {before.stream_id}.",
+                event_id=before.event_id,
             )
 
 
