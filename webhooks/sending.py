@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,10 +28,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
-from eventstore import wakeups
-from eventstore.reconnect import on_a_live_connection
+from eventstore import leases, wakeups
 
 from . import addresses
 from .domain import RetryPolicy
@@ -103,8 +101,8 @@ def send_due(
 ) -> Sent:
     """Send what is due to one endpoint, for about `seconds` at most (`transport`: httpx's, for
     tests; `clock` and `resolver` likewise)."""
-    holder = uuid.uuid4().hex
-    if not _lease(endpoint_id, holder, clock()):
+    holder = leases.new_holder()
+    if not leases.take(WebhookEndpoint.objects.filter(pk=endpoint_id), holder, length=lease_length(), at=clock()):
         return Sent.BUSY
     requested = send_requested_key(endpoint_id)
     wakeups.started(requested)  # from here on, a new delivery asks again
@@ -112,11 +110,7 @@ def send_due(
         with _client(transport) as client:
             sent = _send_leased(endpoint_id, holder, client, clock=clock, resolver=resolver, seconds=seconds)
     finally:
-        on_a_live_connection(
-            lambda: WebhookEndpoint.objects.filter(pk=endpoint_id, leased_by=holder).update(
-                leased_until=None, leased_by=""
-            )
-        )
+        leases.release(WebhookEndpoint.objects.filter(pk=endpoint_id), holder)
     if sent is Sent.FAILED:
         # Nothing is sent before the backoff ends, when the sweep asks: a run asked for meanwhile
         # (and found the endpoint busy) must not leave its mark to hold that request back.
@@ -142,20 +136,11 @@ def _send_leased(
             return Sent.MORE
 
 
-def _lease(endpoint_id: int, holder: str, at: datetime) -> bool:
-    free = Q(leased_until__isnull=True) | Q(leased_until__lt=at)
-    return bool(
-        WebhookEndpoint.objects.filter(free, pk=endpoint_id).update(leased_until=at + lease_length(), leased_by=holder)
-    )
-
-
 def _claim(endpoint_id: int, holder: str, at: datetime) -> tuple[WebhookEndpoint, WebhookDelivery] | None:
     """The endpoint and its next delivery due, the lease renewed; None when nothing is due, the
     endpoint backs off or is inactive, or the lease was lost. Committed when it returns."""
     with transaction.atomic():
-        if not WebhookEndpoint.objects.filter(pk=endpoint_id, leased_by=holder).update(
-            leased_until=at + lease_length()
-        ):
+        if not leases.renew(WebhookEndpoint.objects.filter(pk=endpoint_id), holder, length=lease_length(), at=at):
             return None  # another sender took over: this one ran past its lease
         endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
         if not endpoint.active or (endpoint.next_attempt_at is not None and endpoint.next_attempt_at > at):

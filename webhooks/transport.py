@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from eventstore import background, wakeups
+from eventstore import background, leases, wakeups
 
 from .models import PENDING, WebhookDelivery, WebhookEndpoint
 from .sending import Clock, Sent, now, send_due, send_requested_key
@@ -74,7 +74,7 @@ def due_endpoints(*, at: datetime) -> QuerySet[WebhookEndpoint]:
     due = WebhookDelivery.objects.filter(endpoint=OuterRef("pk"), state=PENDING, next_attempt_at__lte=at)
     return WebhookEndpoint.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at),
-        Q(leased_until__isnull=True) | Q(leased_until__lt=at),
+        leases.free(at=at),
         Exists(due),
         active=True,
     )

@@ -18,17 +18,16 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 
-from eventstore import wakeups
+from eventstore import leases, wakeups
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.consumers.handling import handle, settled
 from eventstore.models import ConsumerPartition, Delivery
-from eventstore.reconnect import on_a_live_connection
 from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
 
 #: A runner that stops renewing its lease (its worker died) loses it after this long.
 LEASE = timedelta(seconds=15)
-_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def partitions() -> int:
@@ -53,20 +52,20 @@ def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: 
     one found the partition busy and gave up, or waits in the queue): the caller then queues
     another, behind the other partitions' drains, so a busy partition does not keep a worker.
     """
-    holder = uuid.uuid4().hex
-    row = _lease(group_, partition, holder)
-    if row is None:
+    holder = leases.new_holder()
+    # get_or_create takes a concurrent creation in its stride (it reads the other's row).
+    ConsumerPartition.objects.get_or_create(
+        group=group_.name, partition=partition, defaults={"leased_until": leases.FREE}
+    )
+    if not leases.take(_row(group_, partition), holder, length=LEASE):
         return Drained.BUSY
+    row = _row(group_, partition).get()
     requested = drain_requested_key(group_.name, partition)
     wakeups.started(requested)  # from here on, a commit in this partition asks again
     try:
         more = _drain_leased(group_, row, deadline=time.monotonic() + seconds, page=page)
     finally:
-        on_a_live_connection(
-            lambda: ConsumerPartition.objects.filter(pk=row.pk, leased_by=holder).update(
-                leased_until=_NEVER, leased_by=""
-            )
-        )
+        leases.release(_row(group_, partition), holder)
     return Drained.MORE if more or wakeups.asked_meanwhile(requested) else Drained.CAUGHT_UP
 
 
@@ -82,9 +81,7 @@ def _drain_leased(group_: ConsumerGroup, row: ConsumerPartition, *, deadline: fl
     while True:
         # The whole group's log is scanned without its data; only this partition's unsettled
         # events are read whole.
-        entries = store.scan_all(
-            after=cursor, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
-        )
+        entries = _scan(store, group_, after=cursor, page=page)
         ours = [e.event_id for e in entries if partition_of(e.correlation_id) == row.partition]
         done = settled(group_, ours)
         unsettled = [e for e in store.get_all([i for i in ours if i not in done]) if group_.accepts(e)]
@@ -122,21 +119,28 @@ def _advance(row: ConsumerPartition, entries: list[LogEntry], open_: set[uuid.UU
         last = entry
     if last is not None:
         row.transaction_id, row.position = last.checkpoint
-    row.leased_until = datetime.now(UTC) + LEASE
-    ConsumerPartition.objects.filter(pk=row.pk, leased_by=row.leased_by).update(
-        transaction_id=row.transaction_id, position=row.position, leased_until=row.leased_until
+    leases.renew(
+        ConsumerPartition.objects.filter(pk=row.pk),
+        row.leased_by,
+        length=LEASE,
+        transaction_id=row.transaction_id,
+        position=row.position,
     )
 
 
-def _lease(group_: ConsumerGroup, partition: int, holder: str) -> ConsumerPartition | None:
-    """The partition's row, leased to `holder`; None when another runner holds it."""
-    now = datetime.now(UTC)
-    # get_or_create takes a concurrent creation in its stride (it reads the other's row).
-    ConsumerPartition.objects.get_or_create(group=group_.name, partition=partition, defaults={"leased_until": _NEVER})
-    taken = ConsumerPartition.objects.filter(group=group_.name, partition=partition, leased_until__lt=now).update(
-        leased_until=now + LEASE, leased_by=holder
-    )
-    return ConsumerPartition.objects.get(group=group_.name, partition=partition) if taken else None
+def _row(group_: ConsumerGroup, partition: int) -> QuerySet[ConsumerPartition]:
+    return ConsumerPartition.objects.filter(group=group_.name, partition=partition)
+
+
+def _rows(group_: ConsumerGroup) -> dict[int, ConsumerPartition]:
+    """Every partition's row of the group, made where missing."""
+    rows = {r.partition: r for r in ConsumerPartition.objects.filter(group=group_.name)}
+    for partition in set(range(partitions())) - set(rows):
+        # get_or_create takes a concurrent creation in its stride (it reads the other's row).
+        rows[partition], _ = ConsumerPartition.objects.get_or_create(
+            group=group_.name, partition=partition, defaults={"leased_until": leases.FREE}
+        )
+    return rows
 
 
 def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
@@ -147,29 +151,73 @@ def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
     that no flow falls in would be scanned from the same old place at every sweep.
     """
     store = EventStore()
-    rows = {r.partition: r for r in ConsumerPartition.objects.filter(group=group_.name)}
-    for partition in set(range(partitions())) - set(rows):
-        rows[partition], _ = ConsumerPartition.objects.get_or_create(
-            group=group_.name, partition=partition, defaults={"leased_until": _NEVER}
-        )
+    rows = _rows(group_)
     pending = []
     for partition in range(partitions()):
         row = rows[partition]
         start = after = Checkpoint(row.transaction_id, row.position)
         while True:
-            entries = store.scan_all(
-                after=after, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
-            )
+            entries = _scan(store, group_, after=after, page=page)
             if any(partition_of(e.correlation_id) == partition for e in entries):
                 pending.append(partition)
                 break
             if entries:
                 after = entries[-1].checkpoint
             if len(entries) < page:
-                if after != start:
-                    ConsumerPartition.objects.filter(
-                        pk=row.pk, transaction_id=start.transaction_id, position=start.position,
-                        leased_until__lt=datetime.now(UTC),
-                    ).update(transaction_id=after.transaction_id, position=after.position)  # fmt: skip
+                _move_unheld(row, start, after)
                 break
     return pending
+
+
+def settle_checkpoints(group_: ConsumerGroup, *, page: int = 500) -> None:
+    """Move each partition's checkpoint past the run of settled events at its front, handling none.
+
+    With no broker, deliveries settle the events one by one, outside any drain: this keeps the
+    checkpoints where the group is, for `consumers status` and for the reads that start at them
+    (`wait_for_earlier`). A partition a runner holds, or moved meanwhile, is left as it is.
+    """
+    store = EventStore()
+    rows = _rows(group_)
+    starts = {partition: Checkpoint(row.transaction_id, row.position) for partition, row in rows.items()}
+    ends, stopped = dict(starts), set()
+    after = min(starts.values())
+    while len(stopped) < len(rows):
+        entries = _scan(store, group_, after=after, page=page)
+        open_ = _open(store, group_, entries)
+        for entry in entries:
+            if entry.event_id in open_ and entry.checkpoint > starts[partition_of(entry.correlation_id)]:
+                stopped.add(partition_of(entry.correlation_id))
+            for partition in set(rows) - stopped:
+                if entry.checkpoint > ends[partition]:
+                    ends[partition] = entry.checkpoint
+        if len(entries) < page:
+            break
+        after = entries[-1].checkpoint
+    for partition, row in rows.items():
+        _move_unheld(row, starts[partition], ends[partition])
+
+
+def _scan(store: EventStore, group_: ConsumerGroup, *, after: Checkpoint, page: int) -> list[LogEntry]:
+    """The group's part of the log after `after`, without the events' data."""
+    return store.scan_all(
+        after=after, categories=group_.categories or None, event_types=group_.event_types or None, limit=page
+    )
+
+
+def _open(store: EventStore, group_: ConsumerGroup, entries: list[LogEntry]) -> set[uuid.UUID]:
+    """Those of the entries the group takes and has neither handled nor parked."""
+    done = settled(group_, [e.event_id for e in entries])
+    unsettled = [e.event_id for e in entries if e.event_id not in done]
+    if group_.selector is None or not unsettled:
+        return set(unsettled)
+    return {e.event_id for e in store.get_all(unsettled) if group_.accepts(e)}
+
+
+def _move_unheld(row: ConsumerPartition, start: Checkpoint, end: Checkpoint) -> None:
+    """Move the partition's checkpoint from `start` to `end`, unless a runner holds the partition or
+    moved its checkpoint meanwhile."""
+    if end == start:
+        return
+    ConsumerPartition.objects.filter(
+        leases.free(at=datetime.now(UTC)), pk=row.pk, transaction_id=start.transaction_id, position=start.position
+    ).update(transaction_id=end.transaction_id, position=end.position)

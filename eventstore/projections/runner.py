@@ -13,18 +13,16 @@ import enum
 import gc
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from django.db import transaction
 
-from eventstore import wakeups
+from eventstore import leases, wakeups
 from eventstore.models import ProjectorState
 from eventstore.projections.projectors import Projector, Rebuild
-from eventstore.reconnect import on_a_live_connection
 from eventstore.store import START, Checkpoint, EventStore
 
 logger = logging.getLogger("eventstore.projections")
@@ -34,7 +32,6 @@ LEASE = timedelta(seconds=30)
 #: How long a rebuild waits for an ordinary run to let the projector go.
 REBUILD_WAIT_SECONDS = 30.0
 _REBUILD = "rebuild:"
-_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Ran(enum.Enum):
@@ -68,7 +65,7 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
 
 
 def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
-    holder = uuid.uuid4().hex
+    holder = leases.new_holder()
     if not _lease(projector, holder):
         return Ran.BUSY
     requested = run_requested_key(projector.name)
@@ -94,7 +91,7 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
     complete once its lease runs out. While it runs, readers see the read models filling up again.
     It ends with ordinary runs, for what was committed while it held the projectors.
     """
-    holder = _REBUILD + uuid.uuid4().hex
+    holder = leases.new_holder(_REBUILD)
     taken: list[Projector] = []
     try:
         for projector in projectors:
@@ -172,7 +169,7 @@ def run_requested_key(name: str) -> str:
 def _lease_for_rebuild(projector: Projector, holder: str) -> None:
     deadline = time.monotonic() + REBUILD_WAIT_SECONDS
     while not _lease(projector, holder):
-        if ProjectorState.objects.get(name=projector.name).leased_by.startswith(_REBUILD):
+        if is_rebuild(leases.holder(ProjectorState.objects.get(name=projector.name))):
             raise RebuildRunning(projector.name)
         if time.monotonic() > deadline:
             raise ProjectorBusy(projector.name)
@@ -203,15 +200,16 @@ def _apply(
                 types = set(projector.event_types)
                 if theirs := [e for e in events if e.event_type in types]:
                     projector.project(theirs, rebuild=(rebuilds or {}).get(projector.name))
-            moved = ProjectorState.objects.filter(
-                name__in=[p.name for p in projectors],
-                leased_by=holder,
-                transaction_id=checkpoint.transaction_id,
-                position=checkpoint.position,
-            ).update(
+            moved = leases.renew(
+                ProjectorState.objects.filter(
+                    name__in=[p.name for p in projectors],
+                    transaction_id=checkpoint.transaction_id,
+                    position=checkpoint.position,
+                ),
+                holder,
+                length=LEASE,
                 transaction_id=last.transaction_id,
                 position=last.position,
-                leased_until=datetime.now(UTC) + LEASE,
             )
             if moved != len(projectors):
                 raise _LeaseLost()
@@ -226,18 +224,15 @@ def _apply(
 
 def _lease(projector: Projector, holder: str) -> bool:
     """Whether `holder` now holds the projector."""
-    now = datetime.now(UTC)
     # get_or_create takes a concurrent creation in its stride (it reads the other's row).
-    ProjectorState.objects.get_or_create(name=projector.name, defaults={"leased_until": _NEVER})
-    taken = ProjectorState.objects.filter(name=projector.name, leased_until__lt=now).update(
-        leased_until=now + LEASE, leased_by=holder
-    )
-    return taken > 0
+    ProjectorState.objects.get_or_create(name=projector.name, defaults={"leased_until": leases.FREE})
+    return leases.take(ProjectorState.objects.filter(name=projector.name), holder, length=LEASE)
 
 
 def _release(projector: Projector, holder: str) -> None:
-    on_a_live_connection(
-        lambda: ProjectorState.objects.filter(name=projector.name, leased_by=holder).update(
-            leased_until=_NEVER, leased_by=""
-        )
-    )
+    leases.release(ProjectorState.objects.filter(name=projector.name), holder)
+
+
+def is_rebuild(holder: str | None) -> bool:
+    """Whether the lease `holder` is a rebuild's."""
+    return bool(holder) and holder.startswith(_REBUILD)

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 
+from eventstore import leases
 from eventstore.models import Event, ProjectorState
 from eventstore.projections.projectors import Projector
+from eventstore.projections.runner import is_rebuild
 from eventstore.store import START, Checkpoint
 
 
@@ -31,12 +33,12 @@ def status(projector: Projector) -> ProjectorStatus:
         event_type__in=projector.event_types,
     )
     oldest = behind.order_by("transaction_id", "position").values_list("recorded_at", flat=True).first()
-    running = bool(state and state.leased_by and state.leased_until > datetime.now(UTC))
+    holder = leases.holder(state) if state else None
     return ProjectorStatus(
         name=projector.name,
         checkpoint=checkpoint,
         lag_events=behind.count(),
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
-        running=running,
-        rebuilding=running and state.leased_by.startswith("rebuild:"),
+        running=holder is not None,
+        rebuilding=is_rebuild(holder),
     )
