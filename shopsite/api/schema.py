@@ -97,7 +97,7 @@ INVALID = inline_serializer(
     },
 )
 
-# The read API's 400 (shopsite.api.orders.InvalidQuery): the gateway's shape, errors by query parameter.
+# The read API's 400 (shopsite.api.query.InvalidQuery): the gateway's shape, errors by query parameter.
 INVALID_QUERY = inline_serializer(
     "InvalidQuery",
     {
