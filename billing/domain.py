@@ -1,7 +1,8 @@
 """Billing's domain: the payment of one order. Standard library only.
 
-The payment provider is asked by the service; the aggregate takes the provider's answer as plain
-values and decides what it means, so the same answer given twice records nothing the second time.
+The payment provider is asked by the service; the aggregate takes the command and the provider's
+answer (`Charge`, `Refund`) and decides what they mean, so the same answer given twice records
+nothing the second time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,23 @@ class CapturePayment:
 class RefundPayment:
     order_id: str
     reason: str
+
+
+# --- the provider's answers (payment_gateway.PaymentGateway gives them) ----------------------------
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The provider's answer to a charge: captured with a reference, or declined with a reason."""
+
+    captured: bool
+    provider_ref: str | None = None
+    decline_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    provider_ref: str
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -99,30 +117,22 @@ class Payment(Aggregate):
             raise PaymentNotSettled(self.id)
         return self.status == CAPTURED
 
-    def settle(
-        self,
-        *,
-        amount: Decimal,
-        currency: str,
-        captured: bool,
-        provider_ref: str | None = None,
-        decline_reason: str | None = None,
-    ) -> None:
+    def settle(self, command: CapturePayment, charge: Charge) -> None:
         """Record the provider's answer to the charge; a payment already settled records nothing."""
         if not self.charge_due():
             return
-        if captured:
-            if not provider_ref:
+        if charge.captured:
+            if not charge.provider_ref:
                 raise ValueError("A captured charge has a provider reference.")
-            self.record(PaymentCaptured(self.id, amount, currency, provider_ref))
+            self.record(PaymentCaptured(self.id, command.amount, command.currency, charge.provider_ref))
         else:
-            self.record(PaymentDeclined(self.id, decline_reason or "declined"))
+            self.record(PaymentDeclined(self.id, charge.decline_reason or "declined"))
 
-    def refund(self, *, provider_ref: str) -> None:
+    def refund(self, command: RefundPayment, refund: Refund) -> None:
         """Record the provider's refund of the captured amount; nothing if there is none to refund."""
         if not self.refund_due():
             return
-        self.record(PaymentRefunded(self.id, self.amount, self.currency, provider_ref))
+        self.record(PaymentRefunded(self.id, self.amount, self.currency, refund.provider_ref))
 
     def apply(self, event: object) -> None:
         match event:

@@ -8,7 +8,6 @@ key with its first answer, so a handler retried after a crash never charges or r
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -16,23 +15,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
+from .domain import Charge, Refund
+
 DEFAULT_GATEWAY = "billing.payment_gateway.FakePaymentGateway"
 
 Answer = TypeVar("Answer")
-
-
-@dataclass(frozen=True)
-class Charge:
-    """The provider's answer to a charge: captured with a reference, or declined with a reason."""
-
-    captured: bool
-    provider_ref: str | None = None
-    decline_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Refund:
-    provider_ref: str
 
 
 class PaymentGatewayUnavailable(Exception):

@@ -7,36 +7,36 @@ settle that order's `OrderPlaced`, without using up its own retries.
 
 from __future__ import annotations
 
-import uuid
+from eventstore import consumers
+from eventstore.consumers import Waiting
+from eventstore.store import RecordedEvent, caused_by
 
-from eventstore.consumers import ConsumerGroup, Waiting
-from eventstore.repository import Repository
-from eventstore.store import EventStore, RecordedEvent, caused_by
-
-from .adapters import capture_payment_from_order_placed, refund_payment_from_order_cancelled
-from .domain import Payment, PaymentNotSettled
-from .payment_gateway import payment_gateway
+from . import adapters, bootstrap
+from .bootstrap import Dependencies
+from .domain import PaymentNotSettled, RefundPayment
 from .service import capture_payment, refund_payment
 
 
-def handle(event: RecordedEvent) -> None:
-    payments = Repository(Payment, store=EventStore())
-    match event.event_type:
-        case "OrderPlaced":
-            command = capture_payment_from_order_placed(event.data)
-            capture_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
-        case "OrderCancelled":
-            command = refund_payment_from_order_cancelled(event.data)
-            try:
-                refund_payment(command, payments=payments, gateway=payment_gateway(), metadata=caused_by(event))
-            except PaymentNotSettled as unsettled:
-                raise Waiting(str(unsettled), event_id=_order_placed(command.order_id)) from unsettled
+def on_order_placed(event: RecordedEvent, deps: Dependencies) -> None:
+    command = adapters.capture_payment_from_order_placed(event.data)
+    capture_payment(command, payments=deps.payments, gateway=deps.gateway, metadata=caused_by(event))
 
 
-def _order_placed(order_id: str) -> uuid.UUID:
-    """The id of the order's OrderPlaced, the first event of its stream (a cancelled order has one)."""
-    [placed] = EventStore().read_stream(f"order-{order_id}", limit=1)
-    return placed.event_id
+def on_order_cancelled(event: RecordedEvent, deps: Dependencies) -> None:
+    _refund(adapters.refund_payment_from_order_cancelled(event.data), event, deps)
 
 
-GROUP = ConsumerGroup(name="billing", queue="billing", event_types=("OrderPlaced", "OrderCancelled"), handler=handle)
+def _refund(command: RefundPayment, event: RecordedEvent, deps: Dependencies) -> None:
+    try:
+        refund_payment(command, payments=deps.payments, gateway=deps.gateway, metadata=caused_by(event))
+    except PaymentNotSettled as unsettled:
+        # The order's OrderPlaced is the first event of its stream (a cancelled order has one).
+        [placed] = deps.store.read_stream(f"order-{command.order_id}", limit=1)
+        raise Waiting(str(unsettled), event_id=placed.event_id) from unsettled
+
+
+GROUP = consumers.reacting(
+    "billing",
+    {"OrderPlaced": on_order_placed, "OrderCancelled": on_order_cancelled},
+    dependencies=bootstrap.build,
+)

@@ -20,13 +20,7 @@ def capture_payment(
     charge = gateway.charge(
         idempotency_key=command.order_id, amount=command.amount, currency=command.currency, token=command.token
     )
-    payment.settle(
-        amount=command.amount,
-        currency=command.currency,
-        captured=charge.captured,
-        provider_ref=charge.provider_ref,
-        decline_reason=charge.decline_reason,
-    )
+    payment.settle(command, charge)
     payments.save(payment, metadata=metadata)
 
 
@@ -42,5 +36,5 @@ def refund_payment(
         amount=payment.amount,
         currency=payment.currency,
     )
-    payment.refund(provider_ref=refund.provider_ref)
+    payment.refund(command, refund)
     payments.save(payment, metadata=metadata)

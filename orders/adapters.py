@@ -37,6 +37,26 @@ def command_for(
         raise PermanentFailure(failure.reason, subject=_stated_order_id(source, body, message_id)) from failure
 
 
+def command_for_message(message: Any) -> PlaceOrder | CancelOrder:
+    """The command of a raw input message (a RecordedEvent) that applies to orders."""
+    metadata = message.metadata
+    command = command_for(
+        applies=metadata.get("applies"),
+        source=metadata.get("source"),
+        body=message.data,
+        message_id=str(message.event_id),
+        partner=metadata.get("partner"),
+    )
+    if command is None:
+        raise PermanentFailure(f"Not a message for orders (applies {metadata.get('applies')!r}).")
+    return command
+
+
+def order_id_of(data: dict[str, Any]) -> str:
+    """The order id of another component's event about an order (ShipmentDispatched)."""
+    return data["order_id"]
+
+
 def _stated_order_id(source: str | None, body: dict[str, Any], message_id: str) -> str | None:
     """The order id a message names, valid or not, if it names one as a string."""
     if "action" not in body and source == "marketplace":

@@ -1,4 +1,6 @@
-"""Raw shop-input messages -> shipping commands (the anti-corruption layer).
+"""Raw shop-input messages and other components' events -> shipping commands (the anti-corruption
+layer). Other components' events are read as raw JSON (`RecordedEvent.data`), never through their
+classes.
 
 Only the warehouse speaks to shipping: `{"applies": "shipment", "source": "warehouse", "order_id",
 "status": "dispatched" | "delivered", "carrier", "tracking_number"}`. Content that can never become a
@@ -11,12 +13,37 @@ from typing import Any
 
 from eventstore.consumers import PermanentFailure
 
-from .domain import DeliverShipment, DispatchShipment
+from .domain import Address, CancelShipment, DeliverShipment, DispatchShipment, Line, RequestShipment
 
 MAX_ORDER_ID_LENGTH = 100
 # The carrier and tracking number are shown from the read models' 200-character columns; a longer
 # one would stop their projectors at that event.
 MAX_TEXT_LENGTH = 200
+
+
+def placed_order_from_order_placed(data: dict[str, Any]) -> dict[str, Any]:
+    """OrderPlaced (the orders component's validated event) -> what shipping keeps of it: the fields
+    of its cache of placed orders (models.PlacedOrder)."""
+    address = data["shipping_address"]
+    return {
+        "order_id": data["order_id"],
+        "shipping_address": {key: address[key] for key in ("line1", "city", "postcode", "country")},
+        "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in data["lines"]],
+    }
+
+
+def request_shipment_from_placed_order(order_id: str, *, shipping_address: dict, lines: list) -> RequestShipment:
+    """A captured payment's order, as shipping cached it when it was placed."""
+    return RequestShipment(
+        order_id=order_id,
+        address=Address(**shipping_address),
+        lines=tuple(Line(sku=line["sku"], quantity=line["quantity"]) for line in lines),
+    )
+
+
+def cancel_shipment_from_order_cancelled(data: dict[str, Any]) -> CancelShipment:
+    """OrderCancelled: {"order_id", "reason"}."""
+    return CancelShipment(order_id=data["order_id"], reason=data["reason"])
 
 
 def command_for(*, applies: str, source: str, body: dict[str, Any]) -> DispatchShipment | DeliverShipment | None:

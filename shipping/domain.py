@@ -142,29 +142,29 @@ class Shipment(Aggregate):
         super().__init__(aggregate_id)
         self.status: str | None = None
 
-    def request(self, *, address: Address, lines: tuple[Line, ...]) -> None:
+    def request(self, command: RequestShipment) -> None:
         # Requested once. A shipment cancelled before its request (an order cancelled before its
         # payment was captured) stays cancelled: that order must get no shipment.
         if self.status is None:
-            self.record(ShipmentRequested(self.id, address, tuple(lines)))
+            self.record(ShipmentRequested(self.id, command.address, tuple(command.lines)))
 
-    def cancel(self, *, reason: str) -> None:
+    def cancel(self, command: CancelShipment) -> None:
         # Cancelling before the request too, so that a later capture requests nothing.
         if self.status in (DISPATCHED, DELIVERED):
             raise ShipmentAlreadyLeft(self.id, self.status)
         if self.status in (None, REQUESTED):
-            self.record(ShipmentCancelled(self.id, reason))
+            self.record(ShipmentCancelled(self.id, command.reason))
 
-    def dispatch(self, *, carrier: str, tracking_number: str) -> None:
+    def dispatch(self, command: DispatchShipment) -> None:
         if self.status is None:
             raise NoShipmentRequested(self.id)
         if self.status == CANCELLED:
             raise ShipmentWasCancelled(self.id, "dispatched")
         if self.status == REQUESTED:
-            self.record(ShipmentDispatched(self.id, carrier, tracking_number))
+            self.record(ShipmentDispatched(self.id, command.carrier, command.tracking_number))
         # Dispatched or delivered already: a repeated or late update changes nothing.
 
-    def deliver(self) -> None:
+    def deliver(self, command: DeliverShipment) -> None:
         if self.status is None:
             raise NoShipmentRequested(self.id)
         if self.status == REQUESTED:

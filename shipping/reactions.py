@@ -1,110 +1,79 @@
 """Shipping's consumer group: other components' events and warehouse messages -> shipping commands.
 
-Other components' events are read as raw JSON (`RecordedEvent.data`), never through their classes.
-Every handler is idempotent: the shipment's own rules make a repeated command record nothing, and
-the cache is an upsert.
+Every reaction is idempotent: the shipment's own rules make a repeated command record nothing, and
+the cache is an upsert. What comes ahead of what it follows (a capture before its order, a
+warehouse update before its shipment's request) waits for the group's earlier messages
+(`Waiting`), then is retried and, if still early, parked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from eventstore import consumers
+from eventstore.consumers import PermanentFailure, Processed, Waiting
+from eventstore.store import RecordedEvent, caused_by
 
-from eventstore.consumers import ConsumerGroup, PermanentFailure, Processed
-from eventstore.repository import Repository
-from eventstore.store import EventStore, RecordedEvent, caused_by
-
-from . import adapters, service
+from . import adapters, bootstrap, service
+from .bootstrap import Dependencies
 from .domain import (
-    Address,
-    CancelShipment,
     DeliverShipment,
-    DispatchShipment,
-    Line,
-    RequestShipment,
-    Shipment,
+    NoShipmentRequested,
     ShipmentAlreadyLeft,
+    ShipmentNotDispatched,
     ShipmentWasCancelled,
 )
 from .models import PlacedOrder
 
 
-class PlacedOrderNotCached(Exception):
-    """Transient: a payment was captured for an order whose OrderPlaced is not handled yet."""
-
-    def __init__(self, order_id: str) -> None:
-        self.order_id = order_id
-        super().__init__(f"Order {order_id!r} is not in shipping's cache of placed orders yet.")
-
-
-def handle(event: RecordedEvent) -> Processed | None:
-    """Handle one event of the group (inside the mechanism's transaction)."""
-    reaction = REACTIONS.get(event.event_type)
-    return None if reaction is None else reaction(event)
-
-
-def on_order_placed(event: RecordedEvent) -> None:
-    # Keep only what a shipment needs; OrderPlaced is the orders component's validated event.
+def on_order_placed(event: RecordedEvent, deps: Dependencies) -> None:
     # An order is placed once: a repeat (ignore_conflicts) keeps the row, in one INSERT statement.
-    address = event.data["shipping_address"]
-    placed = PlacedOrder(
-        order_id=event.data["order_id"],
-        shipping_address={key: address[key] for key in ("line1", "city", "postcode", "country")},
-        lines=[{"sku": line["sku"], "quantity": line["quantity"]} for line in event.data["lines"]],
-    )
+    placed = PlacedOrder(**adapters.placed_order_from_order_placed(event.data))
     PlacedOrder.objects.bulk_create([placed], ignore_conflicts=True)
 
 
-def on_payment_captured(event: RecordedEvent) -> None:
+def on_payment_captured(event: RecordedEvent, deps: Dependencies) -> None:
     order_id = event.data["order_id"]
     placed = PlacedOrder.objects.filter(order_id=order_id).first()
     if placed is None:
-        # Competing consumers may take the capture before the OrderPlaced it follows: retry later.
-        raise PlacedOrderNotCached(order_id)
-    command = RequestShipment(
-        order_id=order_id,
-        address=Address(**placed.shipping_address),
-        lines=tuple(Line(sku=line["sku"], quantity=line["quantity"]) for line in placed.lines),
+        # Competing consumers may take the capture before the OrderPlaced it follows.
+        raise Waiting(f"Order {order_id!r} is not in shipping's cache of placed orders yet.")
+    command = adapters.request_shipment_from_placed_order(
+        order_id, shipping_address=placed.shipping_address, lines=placed.lines
     )
-    service.request_shipment(command, shipments=_shipments(), metadata=caused_by(event))
+    service.request_shipment(command, shipments=deps.shipments, metadata=caused_by(event))
 
 
-def on_order_cancelled(event: RecordedEvent) -> None:
-    command = CancelShipment(order_id=event.data["order_id"], reason=event.data["reason"])
+def on_order_cancelled(event: RecordedEvent, deps: Dependencies) -> None:
+    command = adapters.cancel_shipment_from_order_cancelled(event.data)
     try:
-        service.cancel_shipment(command, shipments=_shipments(), metadata=caused_by(event))
+        service.cancel_shipment(command, shipments=deps.shipments, metadata=caused_by(event))
     except ShipmentAlreadyLeft as conflict:
         raise PermanentFailure(conflict.reason) from conflict
 
 
-def on_shop_data_received(event: RecordedEvent) -> Processed:
+def on_shop_data_received(event: RecordedEvent, deps: Dependencies) -> Processed:
     command = adapters.command_for(
         applies=event.metadata.get("applies"), source=event.metadata.get("source"), body=event.data
     )
+    if command is None:
+        raise PermanentFailure(f"Not a message for shipping (applies {event.metadata.get('applies')!r}).")
+    update = service.deliver_shipment if isinstance(command, DeliverShipment) else service.dispatch_shipment
     try:
-        if isinstance(command, DispatchShipment):
-            service.dispatch_shipment(command, shipments=_shipments(), metadata=caused_by(event))
-        elif isinstance(command, DeliverShipment):
-            service.deliver_shipment(command, shipments=_shipments(), metadata=caused_by(event))
+        update(command, shipments=deps.shipments, metadata=caused_by(event))
+    except (NoShipmentRequested, ShipmentNotDispatched) as early:
+        raise Waiting(str(early)) from early
     except ShipmentWasCancelled as rejected:
         raise PermanentFailure(rejected.reason, subject=command.order_id) from rejected
-    return Processed(subject=None if command is None else command.order_id)
+    return Processed(subject=command.order_id)
 
 
-def _shipments() -> Repository[Shipment]:
-    return Repository(Shipment, store=EventStore())
-
-
-REACTIONS: dict[str, Callable[[RecordedEvent], Processed | None]] = {
-    "ShopDataReceived": on_shop_data_received,
-    "OrderPlaced": on_order_placed,
-    "PaymentCaptured": on_payment_captured,
-    "OrderCancelled": on_order_cancelled,
-}
-
-
-def takes(event: RecordedEvent) -> bool:
-    """Input that applies to shipments, and the other components' events: the rest is not delivered."""
-    return event.event_type != "ShopDataReceived" or event.metadata.get("applies") == "shipment"
-
-
-GROUP = ConsumerGroup(name="shipping", queue="shipping", event_types=tuple(REACTIONS), handler=handle, selector=takes)
+GROUP = consumers.reacting(
+    "shipping",
+    {
+        "ShopDataReceived": on_shop_data_received,
+        "OrderPlaced": on_order_placed,
+        "PaymentCaptured": on_payment_captured,
+        "OrderCancelled": on_order_cancelled,
+    },
+    dependencies=bootstrap.build,
+    applies="shipment",
+)

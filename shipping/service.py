@@ -15,23 +15,23 @@ from .domain import CancelShipment, DeliverShipment, DispatchShipment, RequestSh
 
 def request_shipment(command: RequestShipment, *, shipments: Repository[Shipment], metadata: dict[str, Any]) -> None:
     shipment = shipments.load(command.order_id)
-    shipment.request(address=command.address, lines=command.lines)
+    shipment.request(command)
     shipments.save(shipment, metadata=metadata)
 
 
 def dispatch_shipment(command: DispatchShipment, *, shipments: Repository[Shipment], metadata: dict[str, Any]) -> None:
     shipment = shipments.load(command.order_id)
-    shipment.dispatch(carrier=command.carrier, tracking_number=command.tracking_number)
+    shipment.dispatch(command)
     shipments.save(shipment, metadata=metadata)
 
 
 def deliver_shipment(command: DeliverShipment, *, shipments: Repository[Shipment], metadata: dict[str, Any]) -> None:
     shipment = shipments.load(command.order_id)
-    shipment.deliver()
+    shipment.deliver(command)
     shipments.save(shipment, metadata=metadata)
 
 
 def cancel_shipment(command: CancelShipment, *, shipments: Repository[Shipment], metadata: dict[str, Any]) -> None:
     shipment = shipments.load(command.order_id)
-    shipment.cancel(reason=command.reason)
+    shipment.cancel(command)
     shipments.save(shipment, metadata=metadata)

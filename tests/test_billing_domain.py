@@ -4,11 +4,23 @@ from decimal import Decimal
 
 import pytest
 
-from billing.domain import Payment, PaymentCaptured, PaymentDeclined, PaymentNotSettled, PaymentRefunded
+from billing.domain import (
+    CapturePayment,
+    Charge,
+    Payment,
+    PaymentCaptured,
+    PaymentDeclined,
+    PaymentNotSettled,
+    PaymentRefunded,
+    Refund,
+    RefundPayment,
+)
 
 CAPTURED = PaymentCaptured("o-1", Decimal("39.80"), "EUR", "ch_1")
 DECLINED = PaymentDeclined("o-1", "card declined")
 REFUNDED = PaymentRefunded("o-1", Decimal("39.80"), "EUR", "re_1")
+CAPTURE = CapturePayment("o-1", Decimal("39.80"), "EUR", "tok_ok")
+REFUND = RefundPayment("o-1", "changed my mind")
 
 
 def given(*events: object) -> Payment:
@@ -18,7 +30,7 @@ def given(*events: object) -> Payment:
 
 
 def settle_captured(payment: Payment, provider_ref: str = "ch_1") -> None:
-    payment.settle(amount=Decimal("39.80"), currency="EUR", captured=True, provider_ref=provider_ref)
+    payment.settle(CAPTURE, Charge(captured=True, provider_ref=provider_ref))
 
 
 def test_a_payment_lives_in_the_stream_named_by_the_order_id():
@@ -33,14 +45,14 @@ def test_a_captured_charge_records_payment_captured():
 
 def test_a_declined_charge_records_payment_declined_with_the_reason():
     payment = given()
-    payment.settle(amount=Decimal("39.80"), currency="EUR", captured=False, decline_reason="card declined")
+    payment.settle(CAPTURE, Charge(captured=False, decline_reason="card declined"))
     assert payment.pending_events() == [DECLINED]
 
 
 def test_a_captured_charge_without_a_provider_reference_is_refused():
     payment = given()
     with pytest.raises(ValueError, match="provider reference"):
-        payment.settle(amount=Decimal("1"), currency="EUR", captured=True)
+        payment.settle(CAPTURE, Charge(captured=True))
     assert payment.pending_events() == []
 
 
@@ -55,21 +67,21 @@ def test_a_repeated_capture_records_nothing(past):
 def test_a_refund_after_capture_records_payment_refunded_of_the_captured_amount():
     payment = given(CAPTURED)
     assert payment.refund_due()
-    payment.refund(provider_ref="re_1")
+    payment.refund(REFUND, Refund("re_1"))
     assert payment.pending_events() == [REFUNDED]
 
 
 def test_a_refund_after_decline_records_nothing():
     payment = given(DECLINED)
     assert not payment.refund_due()
-    payment.refund(provider_ref="re_1")
+    payment.refund(REFUND, Refund("re_1"))
     assert payment.pending_events() == []
 
 
 def test_a_refund_twice_records_it_once():
     payment = given(CAPTURED)
-    payment.refund(provider_ref="re_1")
-    payment.refund(provider_ref="re_2")
+    payment.refund(REFUND, Refund("re_1"))
+    payment.refund(REFUND, Refund("re_2"))
     assert payment.pending_events() == [REFUNDED]
     assert given(CAPTURED, REFUNDED).refund_due() is False
 
@@ -77,7 +89,7 @@ def test_a_refund_twice_records_it_once():
 def test_a_refund_before_the_charge_is_settled_raises_the_transient_error():
     payment = given()
     with pytest.raises(PaymentNotSettled, match="retry"):
-        payment.refund(provider_ref="re_1")
+        payment.refund(REFUND, Refund("re_1"))
     assert payment.pending_events() == []
 
 

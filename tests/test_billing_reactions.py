@@ -5,11 +5,13 @@ from django.db import transaction
 
 from billing.domain import PaymentNotSettled
 from billing.payment_gateway import PaymentGatewayUnavailable
-from billing.reactions import GROUP, handle
+from billing.reactions import GROUP
 from eventstore.consumers import PermanentFailure, Waiting, group
 from eventstore.store import ANY, EventStore, NewEvent, RecordedEvent
 
 pytestmark = pytest.mark.django_db
+
+handle = GROUP.handler
 
 
 def order_placed(order_id: str = "o-1", *, token: str = "tok_ok", total: str = "39.80") -> dict:

@@ -5,8 +5,12 @@ import pytest
 from eventstore import codec
 from shipping.domain import (
     Address,
+    CancelShipment,
+    DeliverShipment,
+    DispatchShipment,
     Line,
     NoShipmentRequested,
+    RequestShipment,
     Shipment,
     ShipmentAlreadyLeft,
     ShipmentCancelled,
@@ -40,33 +44,33 @@ def test_the_shipment_of_an_order_lives_in_the_stream_named_by_the_order_id():
 
 def test_a_request_records_shipment_requested_with_address_and_lines():
     shipment = given()
-    shipment.request(address=ADDRESS, lines=LINES)
+    shipment.request(RequestShipment("42", ADDRESS, LINES))
     assert shipment.pending_events() == [REQUESTED]
 
 
 def test_a_repeated_request_records_nothing():
     shipment = given(REQUESTED)
-    shipment.request(address=ADDRESS, lines=LINES)
+    shipment.request(RequestShipment("42", ADDRESS, LINES))
     assert shipment.pending_events() == []
 
 
 @pytest.mark.parametrize("past", [(REQUESTED, DISPATCHED), (REQUESTED, DISPATCHED, DELIVERED)])
 def test_a_request_after_dispatch_records_nothing(past):
     shipment = given(*past)
-    shipment.request(address=ADDRESS, lines=LINES)
+    shipment.request(RequestShipment("42", ADDRESS, LINES))
     assert shipment.pending_events() == []
 
 
 def test_a_request_after_a_cancel_before_any_request_records_nothing():
     # An order cancelled before its payment was captured must get no shipment.
     shipment = given(CANCELLED)
-    shipment.request(address=ADDRESS, lines=LINES)
+    shipment.request(RequestShipment("42", ADDRESS, LINES))
     assert shipment.pending_events() == []
 
 
 def test_a_request_after_a_cancelled_shipment_records_nothing():
     shipment = given(REQUESTED, CANCELLED)
-    shipment.request(address=ADDRESS, lines=LINES)
+    shipment.request(RequestShipment("42", ADDRESS, LINES))
     assert shipment.pending_events() == []
 
 
@@ -75,19 +79,19 @@ def test_a_request_after_a_cancelled_shipment_records_nothing():
 
 def test_cancel_of_a_requested_shipment_records_shipment_cancelled():
     shipment = given(REQUESTED)
-    shipment.cancel(reason="customer changed their mind")
+    shipment.cancel(CancelShipment("42", "customer changed their mind"))
     assert shipment.pending_events() == [CANCELLED]
 
 
 def test_cancel_before_any_request_records_shipment_cancelled():
     shipment = given()
-    shipment.cancel(reason="customer changed their mind")
+    shipment.cancel(CancelShipment("42", "customer changed their mind"))
     assert shipment.pending_events() == [CANCELLED]
 
 
 def test_cancel_of_a_cancelled_shipment_records_nothing():
     shipment = given(REQUESTED, CANCELLED)
-    shipment.cancel(reason="again")
+    shipment.cancel(CancelShipment("42", "again"))
     assert shipment.pending_events() == []
 
 
@@ -96,7 +100,7 @@ def test_cancel_after_dispatch_is_refused_for_a_person_to_settle(past):
     # Orders rejects a cancel after a dispatch it has seen; one it had not seen yet reaches here.
     shipment = given(*past)
     with pytest.raises(ShipmentAlreadyLeft) as refused:
-        shipment.cancel(reason="too late")
+        shipment.cancel(CancelShipment("42", "too late"))
     status = "delivered" if DELIVERED in past else "dispatched"
     assert refused.value.reason == (
         f"Order '42' was cancelled after its shipment was {status}: the shipment cannot be cancelled."
@@ -109,14 +113,14 @@ def test_cancel_after_dispatch_is_refused_for_a_person_to_settle(past):
 
 def test_dispatch_of_a_requested_shipment_records_shipment_dispatched():
     shipment = given(REQUESTED)
-    shipment.dispatch(carrier="DHL", tracking_number="TRACK-1")
+    shipment.dispatch(DispatchShipment("42", "DHL", "TRACK-1"))
     assert shipment.pending_events() == [DISPATCHED]
 
 
 def test_dispatch_before_any_request_raises_the_transient_error():
     shipment = given()
     with pytest.raises(NoShipmentRequested, match="No shipment has been requested for order '42'"):
-        shipment.dispatch(carrier="DHL", tracking_number="TRACK-1")
+        shipment.dispatch(DispatchShipment("42", "DHL", "TRACK-1"))
     assert shipment.pending_events() == []
 
 
@@ -124,7 +128,7 @@ def test_dispatch_before_any_request_raises_the_transient_error():
 def test_dispatch_of_a_cancelled_shipment_is_rejected(past):
     shipment = given(*past)
     with pytest.raises(ShipmentWasCancelled) as rejected:
-        shipment.dispatch(carrier="DHL", tracking_number="TRACK-1")
+        shipment.dispatch(DispatchShipment("42", "DHL", "TRACK-1"))
     assert rejected.value.reason == "The shipment of order '42' was cancelled; it cannot be dispatched."
     assert shipment.pending_events() == []
 
@@ -132,7 +136,7 @@ def test_dispatch_of_a_cancelled_shipment_is_rejected(past):
 @pytest.mark.parametrize("past", [(REQUESTED, DISPATCHED), (REQUESTED, DISPATCHED, DELIVERED)])
 def test_dispatch_of_a_dispatched_shipment_records_nothing(past):
     shipment = given(*past)
-    shipment.dispatch(carrier="DHL", tracking_number="TRACK-1")
+    shipment.dispatch(DispatchShipment("42", "DHL", "TRACK-1"))
     assert shipment.pending_events() == []
 
 
@@ -141,27 +145,27 @@ def test_dispatch_of_a_dispatched_shipment_records_nothing(past):
 
 def test_delivery_of_a_dispatched_shipment_records_shipment_delivered():
     shipment = given(REQUESTED, DISPATCHED)
-    shipment.deliver()
+    shipment.deliver(DeliverShipment("42"))
     assert shipment.pending_events() == [DELIVERED]
 
 
 def test_delivery_before_any_request_raises_the_transient_error():
     shipment = given()
     with pytest.raises(NoShipmentRequested):
-        shipment.deliver()
+        shipment.deliver(DeliverShipment("42"))
     assert shipment.pending_events() == []
 
 
 def test_delivery_before_dispatch_raises_the_transient_error():
     shipment = given(REQUESTED)
     with pytest.raises(ShipmentNotDispatched, match="has not been dispatched yet"):
-        shipment.deliver()
+        shipment.deliver(DeliverShipment("42"))
     assert shipment.pending_events() == []
 
 
 def test_a_repeated_delivery_records_nothing():
     shipment = given(REQUESTED, DISPATCHED, DELIVERED)
-    shipment.deliver()
+    shipment.deliver(DeliverShipment("42"))
     assert shipment.pending_events() == []
 
 
@@ -169,7 +173,7 @@ def test_a_repeated_delivery_records_nothing():
 def test_delivery_of_a_cancelled_shipment_is_rejected(past):
     shipment = given(*past)
     with pytest.raises(ShipmentWasCancelled, match="it cannot be delivered"):
-        shipment.deliver()
+        shipment.deliver(DeliverShipment("42"))
     assert shipment.pending_events() == []
 
 

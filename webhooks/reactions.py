@@ -9,24 +9,17 @@ is asked for once they commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from contracts.order_status import STATUS_EVENT_TYPES
 from eventstore import components, consumers
-from eventstore.consumers import ConsumerGroup
-from eventstore.store import EventStore, RecordedEvent
+from eventstore.store import RecordedEvent
 
-from . import service, transport
+from . import bootstrap, service, transport
+from .bootstrap import Dependencies
 from .domain import MESSAGE_KIND_OF, ORDER_PLACED, status_change
 from .models import KnownOrder
 
 
-def handle(event: RecordedEvent) -> None:
-    """Handle one event of the group (inside the mechanism's transaction)."""
-    REACTIONS[event.event_type](event)
-
-
-def on_order_status_event(event: RecordedEvent) -> None:
+def on_order_status_event(event: RecordedEvent, deps: Dependencies) -> None:
     order_id = event.data["order_id"]
     known = KnownOrder.objects.filter(order_id=order_id).first()
     partner = known.partner if known is not None else event.data.get("partner") or ""
@@ -35,7 +28,7 @@ def on_order_status_event(event: RecordedEvent) -> None:
     # in hand. A known order of a partner with no endpoint needs no wait: its status comes out the
     # same whatever order its events are handled in (contracts/order_status.py refuses the earlier states).
     if event.event_type != ORDER_PLACED and (known is None or endpoints):
-        _wait_for_the_orders_earlier_events(event, order_id)
+        _wait_for_the_orders_earlier_events(event, order_id, deps)
     change = status_change(event.event_type, status=known.status if known else None)
     if change is None:
         return  # no real change (a capture after a cancel), or no order anyone placed
@@ -57,7 +50,7 @@ def on_order_status_event(event: RecordedEvent) -> None:
     )
 
 
-def on_message_outcome(event: RecordedEvent) -> None:
+def on_message_outcome(event: RecordedEvent, deps: Dependencies) -> None:
     message_id = event.data["message_id"]
     service.write_deliveries(
         event,
@@ -70,7 +63,7 @@ def on_message_outcome(event: RecordedEvent) -> None:
     )
 
 
-def _wait_for_the_orders_earlier_events(event: RecordedEvent, order_id: str) -> None:
+def _wait_for_the_orders_earlier_events(event: RecordedEvent, order_id: str, deps: Dependencies) -> None:
     """Raise Waiting while the group has an earlier status event of the order in hand.
 
     An order's events come from several flows (its placing, a cancel, the warehouse's messages),
@@ -79,15 +72,16 @@ def _wait_for_the_orders_earlier_events(event: RecordedEvent, order_id: str) -> 
     the payment). Each partition keeps its own flow in order; this keeps the order's.
     """
     streams = [f"{category}-{order_id}" for category in components.order_streams()]
-    earlier = (e for e in EventStore().read_streams(streams) if e.event_type in REACTIONS)
+    earlier = (e for e in deps.store.read_streams(streams) if e.event_type in GROUP.event_types)
     consumers.wait_for_earlier(GROUP, event, among=earlier)
 
 
-REACTIONS: dict[str, Callable[[RecordedEvent], None]] = {
-    **dict.fromkeys(STATUS_EVENT_TYPES, on_order_status_event),
-    **dict.fromkeys(MESSAGE_KIND_OF, on_message_outcome),
-}
-
-GROUP = ConsumerGroup(
-    name="webhooks", queue="webhooks", event_types=tuple(REACTIONS), handler=handle, sweep_outbox=transport.sweep
+GROUP = consumers.reacting(
+    "webhooks",
+    {
+        **dict.fromkeys(STATUS_EVENT_TYPES, on_order_status_event),
+        **dict.fromkeys(MESSAGE_KIND_OF, on_message_outcome),
+    },
+    dependencies=bootstrap.build,
+    sweep_outbox=transport.sweep,
 )

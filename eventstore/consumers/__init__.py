@@ -1,14 +1,15 @@
 """Consumer groups: durable, competing subscriptions to the log (docs/design.md section 4).
 
-A component declares its group once, in its `reactions` module; installing its app registers it
-(`eventstore.components`)::
+A component declares its group once, in its `reactions` module, as a table from event type to
+reaction (`reacting`, in `reactions`); installing its app registers it (`eventstore.components`)::
 
-    GROUP = ConsumerGroup(
-        name="billing", queue="billing", event_types=("OrderPlaced", "OrderCancelled"), handler=handle
+    GROUP = consumers.reacting(
+        "billing", {"OrderPlaced": on_order_placed, "OrderCancelled": on_order_cancelled},
+        dependencies=bootstrap.build,
     )
 
-    def handle(event: RecordedEvent) -> None:     # runs inside a database transaction
-        ...                                        # load, decide, append (the append first)
+    def on_order_placed(event: RecordedEvent, deps: Dependencies) -> None:  # in a transaction
+        ...                                                               # load, decide, append
 
 The handler is called once per matching event, inside a transaction that also writes the group's
 tracking row for the event, so an event redelivered after the commit has no second effect. It may
@@ -30,9 +31,9 @@ what happens next:
 
 Parked messages stay until replayed or skipped (admin, `manage.py consumers`). Nothing is dropped.
 
-The modules: `groups` (declaring), `handling` (one message, once), `partitions` (a group's work in
-partitions, each drained by one runner at a time), `transport` (on commit, the sweep, replays),
-`status` (lag).
+The modules: `groups` (declaring), `reactions` (a component's table), `handling` (one message,
+once), `partitions` (a group's work in partitions, each drained by one runner at a time),
+`transport` (on commit, the sweep, replays), `status` (lag).
 """
 
 from eventstore.consumers.groups import (
@@ -48,6 +49,7 @@ from eventstore.consumers.groups import (
 )
 from eventstore.consumers.handling import deliver, handle, replay_parked, skip_parked, wait_for_earlier
 from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
+from eventstore.consumers.reactions import Reactions, reacting
 from eventstore.consumers.status import GroupStatus, status
 from eventstore.consumers.transport import request_drain, send, send_after_commit, sweep
 
@@ -57,6 +59,7 @@ __all__ = [
     "GroupStatus",
     "PermanentFailure",
     "Processed",
+    "Reactions",
     "Rejected",
     "Waiting",
     "deliver",
@@ -65,6 +68,7 @@ __all__ = [
     "handle",
     "partition_of",
     "pending_partitions",
+    "reacting",
     "register",
     "registered",
     "replay_parked",
