@@ -20,8 +20,7 @@ from django.utils.safestring import SafeString
 
 from contracts.order_status import CANCELLABLE_STATUSES
 from eventstore import components
-from eventstore.admin import ReadModelAdmin
-from eventstore.admin.log import event_list_link, pretty_json
+from eventstore.admin.toolkit import ReadModelAdmin, event_list_link, pretty_json
 from eventstore.models import Event
 from eventstore.outcomes import MESSAGE_TYPE
 from shopsite.gateway import GatewayError, IdempotencyKeyReused

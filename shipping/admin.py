@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from eventstore.admin import ReadModelAdmin
+from eventstore.admin.toolkit import ReadModelAdmin
 
 from .models import ShipmentBoardRow
 

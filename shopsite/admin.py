@@ -8,9 +8,8 @@ from django.utils.safestring import SafeString
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from eventstore.admin import FilterLookupsOnly, ReadModelAdmin
-from eventstore.admin.log import event_list_link
 from eventstore.admin.processing import ProcessingAdmin
+from eventstore.admin.toolkit import FilterLookupsOnly, ReadModelAdmin, event_list_link
 from eventstore.models import ProjectorState
 from shopsite.models import MessageOutcome, Partner, PartnerAPIKey, Product
 

@@ -11,8 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from eventstore.admin import FilterLookupsOnly, NeverWrites
-from eventstore.admin.log import pretty_json
+from eventstore.admin.toolkit import FilterLookupsOnly, NeverWrites, pretty_json
 
 from . import service
 from .domain import KINDS
@@ -75,18 +74,11 @@ class WebhookEndpointAdmin(FilterLookupsOnly, admin.ModelAdmin):
         return False  # make it inactive instead: its deliveries and their attempts stay on record
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(NeverWrites, admin.TabularInline):
     model = WebhookAttempt
     fields = ("at", "status_code", "duration_ms", "error")
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(WebhookDelivery)

@@ -1,17 +1,18 @@
 """The event store in the admin: the log and snapshots (`log`), the consumer groups' parked
 messages (`consumers`), and the processing page with every group's and projector's lag and
-actions (`processing`). `ReadModelAdmin` is the base of the components' read-model admins."""
+actions (`processing`). What every admin builds on (`NeverWrites`, `FilterLookupsOnly`, the
+read-only bases, `ReadModelAdmin` for the components' read models) is `toolkit`: import it from there."""
 
 from eventstore.admin.consumers import ParkedMessageAdmin
-from eventstore.admin.log import (
+from eventstore.admin.log import EventAdmin, SnapshotAdmin
+from eventstore.admin.processing import ProcessingAdmin
+from eventstore.admin.toolkit import (
     CappedCountPaginator,
-    EventAdmin,
     FilterLookupsOnly,
     NeverWrites,
+    ReadModelAdmin,
     ReadOnlyAdmin,
-    SnapshotAdmin,
 )
-from eventstore.admin.processing import ProcessingAdmin, ReadModelAdmin
 
 __all__ = [
     "CappedCountPaginator",

@@ -8,7 +8,8 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from eventstore import consumers
-from eventstore.admin.log import FilterLookupsOnly, NeverWrites, event_list_link
+from eventstore.admin.toolkit import FilterLookupsOnly, NeverWrites, event_list_link
+from eventstore.consumers.transport import redeliver_parked
 from eventstore.models import ParkedMessage
 
 
@@ -36,10 +37,8 @@ class ParkedMessageAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
         replayed = 0
         for name in queryset.values_list("group", flat=True).distinct():
-            group = consumers.group(name)
-            ids = consumers.replay_parked(group, queryset.filter(group=name).values_list("event_id", flat=True))
-            consumers.send(group, ids)
-            replayed += len(ids)
+            ids = queryset.filter(group=name).values_list("event_id", flat=True)
+            replayed += len(redeliver_parked(consumers.group(name), ids))
         self.message_user(request, f"Replayed {replayed} messages.", messages.SUCCESS)
 
     @admin.action(description="Skip the selected messages (acknowledge them unhandled)", permissions=["handle"])

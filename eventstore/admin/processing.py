@@ -7,7 +7,6 @@ on `ProjectorState`'s admin entry, "Consumer groups and projectors".
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -15,20 +14,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from eventstore import consumers, projections
-from eventstore.admin.log import FilterLookupsOnly, NeverWrites
+from eventstore.admin.toolkit import NeverWrites
+from eventstore.consumers.transport import redeliver_parked
 from eventstore.models import ProjectorState
-
-
-class ReadModelAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
-    """A read model in the admin: shown, never written (its projector writes it; rebuild it from
-    the processing page), filtered only as its list filters offer."""
-
-    actions = None
-    show_facets = admin.ShowFacets.NEVER
-    list_per_page = 50
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [f.name for f in self.model._meta.fields]
 
 
 @admin.register(ProjectorState)
@@ -64,9 +52,7 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
             if action == "sweep":
                 self.message_user(request, f"Asked for {consumers.sweep()} drains.", messages.SUCCESS)
             elif action == "replay":
-                group = consumers.group(name)
-                replayed = consumers.replay_parked(group)
-                consumers.send(group, replayed)
+                replayed = redeliver_parked(consumers.group(name))
                 self.message_user(request, f"Replayed {len(replayed)} parked messages of {name}.", messages.SUCCESS)
             elif action == "run":
                 projections.request_run(projections.projector(name), force=True)
@@ -79,16 +65,10 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
             self.message_user(request, str(unknown), messages.ERROR)
 
     def _rebuild(self, request: HttpRequest, projector: projections.Projector) -> None:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
-            from eventstore.tasks import rebuild_projection
-
-            # A rebuild of a large read model outlasts a web request: a worker runs it.
-            rebuild_projection.delay(projector.name)
-            self.message_user(request, f"Rebuild of {projector.name} queued.", messages.SUCCESS)
-            return
         try:
-            projections.rebuild(projector)
+            queued = projections.request_rebuild(projector)
         except (projections.RebuildRunning, projections.ProjectorBusy) as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return
-        self.message_user(request, f"Rebuilt {projector.name}.", messages.SUCCESS)
+        done = f"Rebuild of {projector.name} queued." if queued else f"Rebuilt {projector.name}."
+        self.message_user(request, done, messages.SUCCESS)
