@@ -63,6 +63,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from shopsite import content_security
 from shopsite.observability.logs import environment_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -335,26 +336,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # write anything in it). See shopsite/client_address.py.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Every page loads scripts, styles, images and fonts from the site itself and nothing inline
-# (django-csp). Django's admin writes one inline <style> on a change list with no actions
-# (admin/change_list.html: "#changelist table thead th:first-child {width: inherit}"): its hash
-# is allowed, and nothing else. The browser test tests/security/test_content_security_policy.py
-# loads every kind of page under this policy and fails on any violation.
-ADMIN_CHANGE_LIST_STYLE_HASH = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'", ADMIN_CHANGE_LIST_STYLE_HASH],
-        "img-src": ["'self'"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'none'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-    }
-}
+# Every page loads its scripts, styles, images and fonts from the site itself, nothing inline
+# (django-csp): shopsite/content_security.py.
+CONTENT_SECURITY_POLICY = content_security.POLICY
 
 # --- Admin login lockout (django-axes) ----------------------------------------------------------
 
