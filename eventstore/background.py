@@ -21,7 +21,8 @@ gives its worker up to FINISH_ON_EXIT_SECONDS to finish what is ready, running, 
 backoff within that time; a longer backoff is left to the sweep.
 
 `WorkQueue` is the queue itself; the consumer groups' inline mode (EMBEDDED_WORKER=inline) runs
-one in the committing thread, with the same order and backoffs.
+one in the committing thread, with the same order and backoffs. Whether work comes here at all,
+`eventstore.execution.mode()` decides.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
 logger = logging.getLogger("eventstore.background")
@@ -173,12 +173,6 @@ def _lane(name: str) -> _Worker:
         if name not in _workers:
             _workers[name] = _Worker(name)
         return _workers[name]
-
-
-def runs_in_a_thread() -> bool:
-    """Whether what a commit asks for goes to this module's threads: no broker, and
-    EMBEDDED_WORKER=thread (else the broker's workers, or, inline, the committing thread)."""
-    return settings.CELERY_TASK_ALWAYS_EAGER and settings.EMBEDDED_WORKER == "thread"
 
 
 def submit(works: Iterable[Work], *, key: str | None = None, lane: str = DEFAULT_LANE) -> None:

@@ -7,7 +7,10 @@ no broker in the embedded worker.
   `manage.py consumers sweep`: the group's `sweep_outbox`) asks for every
   endpoint with deliveries due, so a lost task or an ended backoff costs a second at most.
 - With no broker, the embedded worker runs it (EMBEDDED_WORKER=thread), and again when the
-  endpoint's backoff ends if it failed, as no beat sweeps; inline, the asking thread runs it.
+  endpoint's backoff ends if it failed, as no beat sweeps; inline, the asking thread runs it
+  until nothing more is due now (a backoff is left to the next sweep).
+
+Which of these applies, `eventstore.execution.mode()` says.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from eventstore import background, leases, wakeups
+from eventstore import background, execution, leases
 
 from .models import PENDING, WebhookDelivery, WebhookEndpoint
 from .sending import Clock, Sent, now, send_due, send_requested_key
@@ -33,15 +36,18 @@ logger = logging.getLogger("webhooks")
 def request_sends(endpoint_ids: Iterable[int], *, force: bool = False) -> None:
     """Ask for a send run of each endpoint, unless one is queued and has not started (`force`:
     whatever is queued). A broker or cache that is down is no error here: the sweep asks again."""
-    from .tasks import send_deliveries  # the task module imports this one
-
-    if background.runs_in_a_thread():
-        for endpoint_id in endpoint_ids:
-            background.submit([EmbeddedSend(endpoint_id)], key=send_requested_key(endpoint_id), lane="webhooks")
-        return
+    mode = execution.mode()
     for endpoint_id in endpoint_ids:
+        key = send_requested_key(endpoint_id)
+        if mode is execution.Mode.THREAD:
+            background.submit([EmbeddedSend(endpoint_id)], key=key, lane="webhooks")
+            continue
         try:
-            wakeups.ask_once(send_requested_key(endpoint_id), send_deliveries, endpoint_id, force=force)
+            if mode is execution.Mode.BROKER:
+                execution.send_task("webhooks.tasks.send_deliveries", endpoint_id, key=key, force=force)
+            else:
+                while send_due(endpoint_id) is Sent.MORE:
+                    pass
         except (DatabaseError, BrokerError, RedisError):
             logger.exception("Webhook endpoint %s: asking for a send failed; the sweep will ask again.", endpoint_id)
 

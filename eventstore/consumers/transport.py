@@ -12,6 +12,12 @@
   on (the test suite's choice: a test asserts what a post did as soon as it returns).
 - A replayed message is delivered on its own (`eventstore.tasks.deliver`): it lies behind its
   partition's checkpoint.
+- With no broker the sweep's drains run here, in the sweeping thread (`manage.py consumers sweep`).
+  Deliveries in the process settle events outside any drain: each settled one has the group's
+  partition checkpoints moved past what is settled (`partitions.settle_checkpoints`), so
+  `consumers status` shows where the group is.
+
+Which of these applies, `eventstore.execution.mode()` says.
 """
 
 from __future__ import annotations
@@ -27,12 +33,18 @@ from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from eventstore import background
+from eventstore import background, execution
 from eventstore.consumers.groups import ConsumerGroup, registered
-from eventstore.consumers.handling import deliver
-from eventstore.consumers.partitions import drain_requested_key, partition_of, pending_partitions
+from eventstore.consumers.handling import deliver, replay_parked
+from eventstore.consumers.partitions import (
+    Drained,
+    drain,
+    drain_requested_key,
+    partition_of,
+    pending_partitions,
+    settle_checkpoints,
+)
 from eventstore.store import Appended
-from eventstore.wakeups import ask_once
 
 logger = logging.getLogger("eventstore.consumers")
 
@@ -52,7 +64,7 @@ def send_after_commit(written: list[Appended]) -> None:
         )
         for group_ in registered()
     ]
-    if _in_process():
+    if execution.in_process():
         # Every group's deliveries join the queue before any runs: were billing's run first, its
         # capture would reach shipping ahead of the OrderPlaced that shipping is owed.
         _send_in_process([(group_, e.event_id) for group_, matching in deliveries for e in matching])
@@ -68,10 +80,13 @@ def send_after_commit(written: list[Appended]) -> None:
 
 def request_drain(group_: ConsumerGroup, partition: int, *, force: bool = False) -> None:
     """Queue a drain of the partition, unless one is queued and has not started yet (`force`:
-    whatever is queued). See `eventstore.wakeups`."""
-    from eventstore.tasks import drain  # the task module imports this package
-
-    ask_once(drain_requested_key(group_.name, partition), drain, group_.name, partition, force=force)
+    whatever is queued; see `eventstore.wakeups`). With no broker, drain it here until caught up."""
+    if execution.in_process():
+        while drain(group_, partition) is Drained.MORE:
+            pass
+        return
+    key = drain_requested_key(group_.name, partition)
+    execution.send_task("eventstore.tasks.drain", group_.name, partition, key=key, force=force)
 
 
 def sweep() -> int:
@@ -91,31 +106,52 @@ def sweep() -> int:
 def send(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID]) -> None:
     """Deliver each event to the group on its own: queued on the group's queue, or, with no
     broker, in the process (EMBEDDED_WORKER)."""
-    if _in_process():
+    if execution.in_process():
         _send_in_process([(group_, event_id) for event_id in event_ids])
         return
-    from eventstore.tasks import deliver as deliver_task
-
     for event_id in event_ids:
-        deliver_task.delay(group_.name, str(event_id))
+        execution.send_task("eventstore.tasks.deliver", group_.name, str(event_id))
 
 
-def _in_process() -> bool:
-    return settings.CELERY_TASK_ALWAYS_EAGER
+def redeliver_parked(group_: ConsumerGroup, event_ids: Iterable[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """Replay the group's parked messages (all, or those of `event_ids`) and send each to the group
+    again (the admin and `manage.py consumers replay-parked` call this); their ids."""
+    replayed = replay_parked(group_, event_ids)
+    send(group_, replayed)
+    return replayed
 
 
 @dataclass(frozen=True)
 class _Delivery:
-    """One event for one group, as a piece of in-process work: the backoff when it failed."""
+    """One event for one group, as a piece of in-process work: the backoff when it failed. Once
+    settled, the group's checkpoints follow (behind what is queued, one such move at a time)."""
 
     group: ConsumerGroup
     event_id: uuid.UUID
 
     def __call__(self) -> float | None:
-        return deliver(self.group, self.event_id)
+        retry_in = deliver(self.group, self.event_id)
+        if retry_in is None:
+            # Queued behind the deliveries queued meanwhile; one that is queued and has not
+            # started runs after this delivery (first in, first out) and sees it settled.
+            _run_in_process([_SettleCheckpoints(self.group)], key=f"settle-checkpoints:{self.group.name}")
+        return retry_in
 
     def __str__(self) -> str:
         return f"delivery of {self.event_id} to {self.group.name}"
+
+
+@dataclass(frozen=True)
+class _SettleCheckpoints:
+    """Moving a group's partition checkpoints past what its deliveries in the process settled."""
+
+    group: ConsumerGroup
+
+    def __call__(self) -> None:
+        settle_checkpoints(self.group)
+
+    def __str__(self) -> str:
+        return f"checkpoints of {self.group.name}"
 
 
 class _Inline(threading.local):
@@ -134,11 +170,13 @@ def _send_in_process(deliveries: list[tuple[ConsumerGroup, uuid.UUID]]) -> None:
     # commit order. A transient failure waits out its backoff, as it would with a broker, while what
     # is ready runs: what it waits for may come from this queue, or from another process (a sweep
     # run beside the web process), and retried at once it would be parked within milliseconds.
-    if not deliveries:
+    if deliveries:
+        _run_in_process([_Delivery(group_, event_id) for group_, event_id in deliveries])
+
+
+def _run_in_process(works: list[background.Work], *, key: str | None = None) -> None:
+    if execution.mode() is execution.Mode.THREAD:
+        background.submit(works, key=key)
         return
-    works = [_Delivery(group_, event_id) for group_, event_id in deliveries]
-    if background.runs_in_a_thread():
-        background.submit(works)
-        return
-    _inline.queue.put(works)
+    _inline.queue.put(works, key=key)
     _inline.queue.run_until_empty()  # returns at once when called by the work it runs

@@ -30,7 +30,7 @@ from eventstore.projections.projectors import (
 )
 from eventstore.projections.runner import ProjectorBusy, Ran, RebuildRunning, pending_projectors, rebuild, run
 from eventstore.projections.status import ProjectorStatus, status
-from eventstore.projections.transport import request_run, run_after_commit, sweep
+from eventstore.projections.transport import request_rebuild, request_run, run_after_commit, sweep
 
 __all__ = [
     "ProjectorBusy",
@@ -46,6 +46,7 @@ __all__ = [
     "rebuild",
     "register",
     "registered",
+    "request_rebuild",
     "request_run",
     "run",
     "run_after_commit",

@@ -21,9 +21,9 @@ from django.db import DatabaseError
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from eventstore import background, wakeups
+from eventstore import background, execution
 from eventstore.projections.projectors import Projector, matching, registered
-from eventstore.projections.runner import pending_projectors, run_requested_key, run_until_caught_up
+from eventstore.projections.runner import pending_projectors, rebuild, run_requested_key, run_until_caught_up
 from eventstore.store import Appended
 
 logger = logging.getLogger("eventstore.projections")
@@ -46,16 +46,25 @@ def run_after_commit(written: list[Appended]) -> None:
 def request_run(projector: Projector, *, force: bool = False) -> None:
     """Run the projector: queued unless a run is queued already, or, with no broker, in the
     process (EMBEDDED_WORKER)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        if background.runs_in_a_thread():
-            # A run queued and not started will read what this commit wrote: one is enough.
-            background.submit([_ProjectorRun(projector)], key=run_requested_key(projector.name))
-        else:
-            _run_here(projector)
-        return
-    from eventstore.tasks import project  # the task module imports this package
+    mode, key = execution.mode(), run_requested_key(projector.name)
+    if mode is execution.Mode.THREAD:
+        # A run queued and not started will read what this commit wrote: one is enough.
+        background.submit([_ProjectorRun(projector)], key=key)
+    elif mode is execution.Mode.INLINE:
+        _run_here(projector)
+    else:
+        execution.send_task("eventstore.tasks.project", projector.name, key=key, force=force)
 
-    wakeups.ask_once(run_requested_key(projector.name), project, projector.name, force=force)
+
+def request_rebuild(projector: Projector) -> bool:
+    """Rebuild the projector's read model: queued for a worker with a broker (a large one outlasts
+    a web request), else here. Whether it was queued (False: rebuilt). Raises `RebuildRunning` or
+    `ProjectorBusy` when it cannot be rebuilt here now."""
+    if execution.in_process():
+        rebuild(projector)
+        return False
+    execution.send_task("eventstore.tasks.rebuild_projection", projector.name)
+    return True
 
 
 def sweep() -> int:

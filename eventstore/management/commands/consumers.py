@@ -5,6 +5,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from eventstore import consumers
+from eventstore.consumers.transport import redeliver_parked
 
 
 class Command(BaseCommand):
@@ -27,8 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Sent {consumers.sweep()} messages.")
         elif action == "replay-parked":
             group = self._group(options["group"])
-            replayed = consumers.replay_parked(group)
-            consumers.send(group, replayed)
+            replayed = redeliver_parked(group)
             self.stdout.write(f"Replayed {len(replayed)} parked messages of {group.name}.")
         else:
             group = self._group(options["group"])
