@@ -9,11 +9,11 @@ Two ways to load a server, both over a fixed number of connections to one host a
   falls behind shows it in the latency, which a closed loop hides by sending less (coordinated
   omission).
 
-Requests are bytes built by a callable (a unique body each time); answers are read with a minimal
-parser (status line, Content-Length, Connection: close) on asyncio's protocol callbacks, which cost
-less CPU than streams. A caller that needs each answer (its body, to retry a refusal) passes
-`on_answer`. Chunked answers are not supported: Django's CommonMiddleware sets
-Content-Length on every plain response.
+Requests are bytes built by a callable (a unique body each time; `PartnerPosts` builds the site's
+API posts); answers are read with a minimal parser (status line, Content-Length, Connection: close)
+on asyncio's protocol callbacks, which cost less CPU than streams. A caller that needs each answer
+(its body, to retry a refusal) passes `on_answer`. Chunked answers are not supported: Django's
+CommonMiddleware sets Content-Length on every plain response.
 """
 
 from __future__ import annotations
@@ -25,8 +25,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from _harness import percentile
+
 CONNECT_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 30.0  # an answer slower than this is a failure of the run, not a latency
+
+
+class PartnerPosts:
+    """The bytes of a partner's JSON posts to one path of the site: its API key, a body, maybe a key."""
+
+    def __init__(self, host: str, port: int, key: str, path: str = "/shop/api/v1") -> None:
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Api-Key {key}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+
+    def request(self, body: bytes, *, idempotency_key: str | None = None) -> bytes:
+        key = b"" if idempotency_key is None else b"Idempotency-Key: %s\r\n" % idempotency_key.encode()
+        return b"%s%sContent-Length: %d\r\n\r\n%s" % (self.head, key, len(body), body)
+
 
 #: Called with each request, its answer's status (None: no answer came), body, and its latency in seconds.
 OnAnswer = Callable[[bytes, int | None, bytes, float], None]
@@ -56,11 +73,8 @@ class LoadResult:
         return self.ok / self.seconds if self.seconds else 0.0
 
     def percentile(self, fraction: float) -> float:
-        """Latency at `fraction` (0.5, 0.99) of the 2xx answers, nearest rank, in seconds."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+        """Latency at `fraction` (0.5, 0.99) of the 2xx answers, in seconds."""
+        return percentile(self.latencies, fraction)
 
     def failures(self) -> str:
         """`none`, or what failed and how often."""

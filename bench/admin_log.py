@@ -9,7 +9,10 @@ Goal: every page's median on 1,000,000 events within 1.5 times its median on 1,0
 
 from __future__ import annotations
 
-import _common
+import argparse
+
+import _event_log
+import _harness as harness
 
 SMALL, LARGE = 1_000, 1_000_000
 REQUESTS = 30
@@ -28,51 +31,36 @@ def pages() -> dict[str, str]:
         "change list, page 10": f"{changelist}?p=9",
         "filtered by event type": f"{changelist}?event_type=PaymentCaptured",
         "one stream": f"{changelist}?stream_id=order-42",
-        "one flow (correlation id)": f"{changelist}?correlation_id={_common.flow_of_order(42)}",
+        "one flow (correlation id)": f"{changelist}?correlation_id={_event_log.flow_of_order(42)}",
         "search by stream id": f"{changelist}?q=order-42",
         "one event": reverse("admin:eventstore_event_change", args=[event.pk]),
     }
 
 
-def time_pages(client: object, urls: dict[str, str]) -> dict[str, list[float]]:
-    """Seconds per request for each page, after one warm-up request each."""
-    for name, url in urls.items():  # warm-up: templates, connections, plans
-        assert client.get(url).status_code == 200, f"{name}: {url}"
-    return _common.time_interleaved(
-        {name: (lambda url=url: client.get(url)) for name, url in urls.items()}, rounds=REQUESTS
+def main(args: argparse.Namespace) -> harness.Ratio:
+    large = 100_000 if args.quick else LARGE
+    with harness.scratch_django("shop_bench_admin_log") as url:
+        client = harness.staff_client(superuser=True)
+        _event_log.load_events(url, SMALL)
+        urls = pages()
+        small = harness.time_pages(client, urls, rounds=REQUESTS)
+        _event_log.load_events(url, large, start=SMALL)
+        big = harness.time_pages(client, urls, rounds=REQUESTS)
+
+    print(f"admin pages, {REQUESTS} requests each: median and p95 in ms, {SMALL:,} events vs {large:,}")
+    ratios = {name: harness.median(big[name]) / harness.median(small[name]) for name in urls}
+    harness.print_rows(
+        [(name, f"{figures(small[name])}  ->  {figures(big[name])}   x{ratios[name]:.2f}") for name in urls]
+    )
+    worst = max(ratios.values())
+    return harness.Ratio(
+        f"ratio {large:,} events / {SMALL:,} events = {worst:.2f} at worst ({harness.goal(worst <= 1.5, '<= 1.5')})"
     )
 
 
-def main() -> None:
-    args = _common.parse_args(__doc__)
-    large = 100_000 if args.quick else LARGE
-    with _common.scratch_django("shop_bench_admin_log") as url:
-        from django.contrib.auth import get_user_model
-        from django.test import Client
-
-        admin = get_user_model().objects.create_superuser("bench", password="bench-only-password")
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(admin)
-
-        _common.load_events(url, SMALL)
-        urls = pages()
-        small = time_pages(client, urls)
-        _common.load_events(url, large, start=SMALL)
-        big = time_pages(client, urls)
-
-    print(f"admin pages, {REQUESTS} requests each: median and p95 in ms, {SMALL:,} events vs {large:,}")
-    width = max(len(name) for name in urls)
-    ratios = []
-    for name in urls:
-        ratio = _common.median(big[name]) / _common.median(small[name])
-        ratios.append(ratio)
-        before = f"{_common.median(small[name]) * 1000:6.1f} / {_common.p95(small[name]) * 1000:6.1f}"
-        after = f"{_common.median(big[name]) * 1000:6.1f} / {_common.p95(big[name]) * 1000:6.1f}"
-        print(f"   {name.ljust(width)}  {before}  ->  {after}   x{ratio:.2f}")
-    worst = max(ratios)
-    note = _common.goal_note(worst <= 1.5)
-    print(f"ratio {large:,} events / {SMALL:,} events = {worst:.2f} at worst (goal <= 1.5, {note})")
+def figures(samples: list[float]) -> str:
+    return f"{harness.median(samples) * 1000:6.1f} / {harness.p95(samples) * 1000:6.1f}"
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

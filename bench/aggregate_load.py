@@ -11,12 +11,12 @@ Also shown: the worst case, an Account of 10,099 events (99 after its last snaps
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import _common
-from tqdm import tqdm
+import _harness as harness
 
 from eventstore.store import EventStore
 from tests.accounts import Account  # the aggregate the test suite exercises the mechanics with
@@ -41,7 +41,7 @@ QUICK = Sizes(loads=100, loads_without_snapshots=5)
 def open_account(repository: Repository[Account], account_id: str, events: int) -> None:
     """Save an account of `events` events, BATCH per save: two deposits, then one withdrawal."""
     account = Account(account_id)
-    with tqdm(total=events, desc=f"saving account {account_id}", unit="event", leave=False) as progress:
+    with harness.progress(f"saving account {account_id}", events, unit="event") as progress:
         while account.version + 1 < events:
             for n in range(account.version + 1, min(account.version + 1 + BATCH, events)):
                 if n % 3 == 2:
@@ -62,7 +62,7 @@ def snapshot_note(account_id: str, events: int) -> str:
 
 
 def figures(samples: list[float]) -> str:
-    return f"median {_common.median(samples) * 1000:7.2f} ms   p95 {_common.p95(samples) * 1000:7.2f} ms"
+    return f"median {harness.median(samples) * 1000:7.2f} ms   p95 {harness.p95(samples) * 1000:7.2f} ms"
 
 
 def check_loads(accounts: Repository[Account], without_snapshots: Repository[Account]) -> None:
@@ -75,10 +75,9 @@ def check_loads(accounts: Repository[Account], without_snapshots: Repository[Acc
         raise SystemExit("The long account loads differently with and without its snapshot.")
 
 
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     sizes = QUICK if args.quick else FULL
-    with _common.scratch_django("shop_bench_aggregate_load"):
+    with harness.scratch_django("shop_bench_aggregate_load"):
         from django.conf import settings
 
         # The repository imports models, which need the app registry that django.setup() filled.
@@ -91,27 +90,25 @@ def main() -> None:
         check_loads(accounts, without_snapshots)
 
         cases = {name: (lambda name=name: accounts.load(name)) for name in ("short", "long", "worst")}
-        _common.time_interleaved(cases, rounds=20)  # warm-up
-        samples = _common.time_interleaved(cases, rounds=sizes.loads)
-        no_snapshots = _common.time_interleaved(
+        harness.time_interleaved(cases, rounds=20)  # warm-up
+        samples = harness.time_interleaved(cases, rounds=sizes.loads)
+        no_snapshots = harness.time_interleaved(
             {"long": lambda: without_snapshots.load("long")}, rounds=sizes.loads_without_snapshots
         )
         every = settings.EVENTSTORE_SNAPSHOT_EVERY
-        lines = [
-            (f"{SHORT:,} events, {snapshot_note('short', SHORT)}", samples["short"]),
-            (f"{LONG:,} events, {snapshot_note('long', LONG)}", samples["long"]),
-            (f"worst case: {WORST:,} events, {snapshot_note('worst', WORST)}", samples["worst"]),
-            (f"{LONG:,} events, snapshots off ({sizes.loads_without_snapshots} loads)", no_snapshots["long"]),
+        rows = [
+            (f"{SHORT:,} events, {snapshot_note('short', SHORT)}", figures(samples["short"])),
+            (f"{LONG:,} events, {snapshot_note('long', LONG)}", figures(samples["long"])),
+            (f"worst case: {WORST:,} events, {snapshot_note('worst', WORST)}", figures(samples["worst"])),
+            (f"{LONG:,} events, snapshots off ({sizes.loads_without_snapshots} loads)", figures(no_snapshots["long"])),
         ]
     print(f"Repository.load, {sizes.loads} loads of each, interleaved; snapshot every {every} events")
-    width = max(len(label) for label, _ in lines)
-    for label, times in lines:
-        print(f"   {label.ljust(width)}  {figures(times)}")
-    saved = _common.median(no_snapshots["long"]) / _common.median(samples["long"])
+    harness.print_rows(rows)
+    saved = harness.median(no_snapshots["long"]) / harness.median(samples["long"])
     print(f"   snapshots make the {LONG:,}-event load {saved:,.0f}x faster")
-    ratio = _common.median(samples["long"]) / _common.median(samples["short"])
-    print(f"ratio long/short = {ratio:.2f} (goal <= 2, {_common.goal_note(ratio <= 2)})")
+    ratio = harness.median(samples["long"]) / harness.median(samples["short"])
+    return harness.Ratio(f"ratio long/short = {ratio:.2f} ({harness.goal(ratio <= 2, '<= 2')})")
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

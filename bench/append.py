@@ -17,6 +17,7 @@ which in autocommit is a transaction of its own; its check of the expected versi
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import time
@@ -28,7 +29,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-import _common
+import _harness as harness
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -122,14 +123,21 @@ def one_writer(url: str, sizes: Sizes) -> float:
     with psycopg.connect(url) as conn:
         append_through_store(streams_of("store"), sizes.warm_up)
         append_raw(conn, streams_of("raw"), sizes.warm_up)
-        store_s, raw_s = [], []
-        for _ in range(RUNS):
-            store_s.append(_common.timed(lambda: append_through_store(streams_of("store"), sizes.single)))
-            raw_s.append(_common.timed(lambda: append_raw(conn, streams_of("raw"), sizes.single)))
+        samples = harness.time_interleaved(
+            {
+                "store": lambda: append_through_store(streams_of("store"), sizes.single),
+                "raw": lambda: append_raw(conn, streams_of("raw"), sizes.single),
+            },
+            rounds=RUNS,
+        )
     print(f"a. 1 writer, {sizes.single:,} one-event transactions per run, {RUNS} runs (events/s)")
-    print(_common.throughput_line("store", sizes.single, store_s, width=5))
-    print(_common.throughput_line("raw", sizes.single, raw_s, width=5))
-    return _common.per_second(sizes.single, store_s) / _common.per_second(sizes.single, raw_s)
+    return store_over_raw(sizes.single, samples["store"], samples["raw"])
+
+
+def store_over_raw(count: int, store_s: list[float], raw_s: list[float]) -> float:
+    """Print the two throughputs; return the ratio."""
+    harness.print_rows([("store", harness.throughput(count, store_s)), ("raw", harness.throughput(count, raw_s))])
+    return harness.per_second(count, store_s) / harness.per_second(count, raw_s)
 
 
 # --- b. eight writers --------------------------------------------------------------------------
@@ -141,7 +149,7 @@ _raw_conn: psycopg.Connection
 
 def _init_writer(url: str, barrier: Barrier) -> None:
     global _start_together, _raw_conn
-    _common.setup_django(url)
+    harness.setup_django(url)
     _raw_conn = psycopg.connect(url)
     _start_together = barrier
 
@@ -195,7 +203,7 @@ class ReaderReport:
 
 def _read_while_written(url: str, category: str, expected: int, results: Queue) -> None:
     """Poll read_all from the start of the log until `expected` events of `category` were seen."""
-    _common.setup_django(url)
+    harness.setup_django(url)
     store = EventStore()
     after = Checkpoint(-1, 0)  # the start of the log
     seen: list[tuple[str, int]] = []
@@ -241,23 +249,21 @@ def eight_writers(url: str, sizes: Sizes) -> float:
             raw_s.append(writers.run("raw", "raw", sizes.per_writer))
         reader_verdict = check_gap_safe_read(url, writers, sizes.per_writer)
     print(f"b. {WRITERS} writers x {sizes.per_writer:,} one-event transactions per run, {RUNS} runs (events/s)")
-    print(_common.throughput_line("store", total, store_s, width=5))
-    print(_common.throughput_line("raw", total, raw_s, width=5))
+    ratio = store_over_raw(total, store_s, raw_s)
     print(f"   {reader_verdict}")
-    return _common.per_second(total, store_s) / _common.per_second(total, raw_s)
+    return ratio
 
 
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     sizes = QUICK if args.quick else FULL
-    with _common.scratch_django("shop_bench_append") as url:
+    with harness.scratch_django("shop_bench_append") as url:
         single = one_writer(url, sizes)
         concurrent = eight_writers(url, sizes)
-    print(
-        f"ratio store/raw = {single:.2f} with 1 writer (goal >= 0.7, {_common.goal_note(single >= 0.7)}),"
-        f" {concurrent:.2f} with {WRITERS} writers (goal >= 0.6, {_common.goal_note(concurrent >= 0.6)})"
+    return harness.Ratio(
+        f"ratio store/raw = {single:.2f} with 1 writer ({harness.goal(single >= 0.7, '>= 0.7')}),"
+        f" {concurrent:.2f} with {WRITERS} writers ({harness.goal(concurrent >= 0.6, '>= 0.6')})"
     )
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

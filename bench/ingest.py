@@ -53,26 +53,23 @@ baselines (ratio 0.2 to 0.3).
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import _common
+import _harness as harness
 import _loadgen
 import psycopg
 import redis
-from tqdm import tqdm
 
-from tests.serving import Site, serve
+from tests.serving import Site
 
-HOST = "127.0.0.1"
+HOST = harness.HOST
 CLIENTS = 32
 RUNS = 3
 GUNICORN_OPTIONS = "--workers 4 --worker-class gthread --threads 1"
@@ -95,42 +92,29 @@ FULL = Sizes(seconds=10.0, warm_up=2.0)
 QUICK = Sizes(seconds=3.0, warm_up=1.0)
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a shorter run, for a smoke test")
+def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gunicorn", default=GUNICORN_OPTIONS, help="gunicorn's worker options (default: %(default)s)")
-    return parser.parse_args()
 
 
 # --- the server --------------------------------------------------------------------------------
-
-
-def create_partner() -> str:
-    """A partner allowed the source `web`, never rate limited in a run; its key."""
-    from django.core.management import call_command
-
-    out = io.StringIO()
-    call_command("create_partner", "bench", sources="web", rate=100_000_000, stdout=out)
-    return out.getvalue().strip().splitlines()[-1]
 
 
 def check_redis() -> None:
     try:
         redis.Redis.from_url(CACHE_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
-        raise _common.BenchmarkCannotRun(f"no Redis at {CACHE_URL}: {error}") from error
+        raise harness.BenchmarkCannotRun(f"no Redis at {CACHE_URL}: {error}") from error
 
 
-@contextmanager
-def site(database_url: str, options: str) -> Iterator[Site]:
-    """gunicorn serving the site with the bench settings, through the test suite's launcher."""
+def site(database_url: str, options: str) -> AbstractContextManager[Site]:
+    """gunicorn serving the site with the bench settings."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "benchmark-only-not-secret",
         "DJANGO_SETTINGS_MODULE": "_ingest_site",
         "CACHE_URL": CACHE_URL,
-        "PYTHONPATH": os.pathsep.join([str(_common.PROJECT_DIR / "bench"), str(_common.PROJECT_DIR)]),
+        "PYTHONPATH": os.pathsep.join([str(harness.PROJECT_DIR / "bench"), str(harness.PROJECT_DIR)]),
         # The gateway alone: with no broker the components, and the projectors of the message's
         # outcome, would handle each post in the web process (bench/pipeline.py measures them).
         "CONSUMER_DELIVERY_ON_COMMIT": "0",
@@ -138,8 +122,7 @@ def site(database_url: str, options: str) -> Iterator[Site]:
     }
     for name in ("CELERY_BROKER_URL", "DEBUG"):
         env.pop(name, None)  # tasks in-process, DEBUG off: as the bench intends, whatever the shell has
-    with serve(env, options=shlex.split(options), ready_path="/healthz") as server:
-        yield server
+    return harness.gunicorn(env, shlex.split(options))
 
 
 # --- server CPU --------------------------------------------------------------------------------
@@ -156,10 +139,8 @@ class ServerCPU:
         self.master = server.pid
         self.database = psycopg.connect(database_url, autocommit=True)
         self.database_is_local = urlsplit(database_url).hostname in ("127.0.0.1", "localhost", "::1")
-        self.tick = os.sysconf("SC_CLK_TCK")
 
     def pids(self) -> list[int]:
-        workers = Path(f"/proc/{self.master}/task/{self.master}/children").read_text().split()
         backends: list[int] = []
         if self.database_is_local:
             backends = [
@@ -168,18 +149,11 @@ class ServerCPU:
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             ]
-        return [int(pid) for pid in workers] + backends
+        return harness.children(self.master) + backends
 
     def used(self) -> dict[int, float]:
         """CPU seconds (user and system) of each process so far."""
-        used = {}
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            except FileNotFoundError:
-                continue  # ended meanwhile
-            used[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime
-        return used
+        return harness.cpu_seconds(self.pids())
 
     def close(self) -> None:
         self.database.close()
@@ -207,15 +181,11 @@ class Target:
         self.name = name
         self.port = server.port
         self.server_cpu = server_cpu
-        self.head = (
-            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{server.port}\r\nAuthorization: Api-Key {key}\r\n"
-            "Content-Type: application/json\r\nContent-Length: "
-        ).encode()
+        self.posts = _loadgen.PartnerPosts(HOST, server.port, key, path)
         self.runs: list[Run] = []  # warm-ups included
 
     def request(self) -> bytes:
-        body = (BODY % f"bench-{next(self._numbers)}").encode()
-        return b"%s%d\r\n\r\n%s" % (self.head, len(body), body)
+        return self.posts.request((BODY % f"bench-{next(self._numbers)}").encode())
 
     def closed_loop(self, seconds: float) -> Run:
         return self._measured(
@@ -242,7 +212,7 @@ class Target:
 def alternate(targets: list[Target], measure: Callable[[Target], Run], what: str) -> dict[str, list[Run]]:
     """RUNS rounds of `measure` on each target in turn; each target's runs."""
     runs: dict[str, list[Run]] = {target.name: [] for target in targets}
-    with tqdm(total=RUNS * len(targets), desc=what, unit="run", leave=False) as bar:
+    with harness.progress(what, RUNS * len(targets), unit="run") as bar:
         for _ in range(RUNS):
             for target in targets:
                 bar.set_postfix_str(target.name)
@@ -252,21 +222,21 @@ def alternate(targets: list[Target], measure: Callable[[Target], Run], what: str
 
 
 def median_rate(runs: list[Run]) -> float:
-    return _common.median([run.load.rate for run in runs])
+    return harness.median([run.load.rate for run in runs])
 
 
 def median_ms(runs: list[Run], fraction: float) -> float:
-    return _common.median([run.load.percentile(fraction) for run in runs]) * 1000
+    return harness.median([run.load.percentile(fraction) for run in runs]) * 1000
 
 
-def figures_line(name: str, runs: list[Run]) -> str:
+def figures(runs: list[Run]) -> str:
     """Medians of req/s, p50, p99 and server CPU per request; then each run's req/s, p50 and p99."""
-    cpu = _common.median([run.cpu_per_request for run in runs]) * 1000
+    cpu = harness.median([run.cpu_per_request for run in runs]) * 1000
     each = ", ".join(
         f"{r.load.rate:,.0f}/{r.load.percentile(0.5) * 1000:.1f}/{r.load.percentile(0.99) * 1000:.1f}" for r in runs
     )
     return (
-        f"   {name:<8}  {median_rate(runs):>6,.0f} req/s  p50 {median_ms(runs, 0.5):5.1f} ms"
+        f"{median_rate(runs):>6,.0f} req/s  p50 {median_ms(runs, 0.5):5.1f} ms"
         f"  p99 {median_ms(runs, 0.99):5.1f} ms  server CPU {cpu:4.1f} ms/req   (runs: {each})"
     )
 
@@ -286,14 +256,13 @@ def count_rows(url: str) -> tuple[int, int]:
     return events, rows
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> harness.Ratio:
     sizes = QUICK if args.quick else FULL
     check_redis()
-    with _common.scratch_django("shop_bench_ingest") as url:
+    with harness.scratch_django("shop_bench_ingest") as url:
         from _ingest_site import BASELINE_DDL, BASELINE_PATH
 
-        key = create_partner()
+        key = harness.create_partner("bench", sources="web")
         with psycopg.connect(url) as conn:
             conn.execute(BASELINE_DDL)
         with site(url, args.gunicorn) as server, closing(ServerCPU(server, url)) as server_cpu:
@@ -311,11 +280,9 @@ def main() -> None:
 
     print(f"gunicorn {args.gunicorn}; {CLIENTS} connections; {RUNS} runs of {sizes.seconds:.0f} s each, alternating")
     print("a. closed loop: each connection sends when answered (medians; runs: req/s/p50/p99)")
-    for name, runs in closed.items():
-        print(figures_line(name, runs))
+    harness.print_rows([(name, figures(runs)) for name, runs in closed.items()])
     print(f"b. open loop at {rate:,.0f} req/s, half the gateway's maximum; latency from when each request was due")
-    for name, runs in opened.items():
-        print(figures_line(name, runs))
+    harness.print_rows([(name, figures(runs)) for name, runs in opened.items()])
 
     every = [run.load for target in targets for run in target.runs]
     failures = [f"{t.name}: {run.load.failures()}" for t in targets for run in t.runs if run.load.failed]
@@ -329,13 +296,12 @@ def main() -> None:
     )
     ratio = median_rate(closed["gateway"]) / median_rate(closed["baseline"])
     p99 = median_ms(opened["gateway"], 0.99)
-    print(
-        f"ratio gateway/baseline req/s = {ratio:.2f} (goal >= {RATIO_GOAL}, {_common.goal_note(ratio >= RATIO_GOAL)});"
-        f" open-loop gateway p99 = {p99:.1f} ms (goal <= {P99_GOAL_MS:.0f} ms, {_common.goal_note(p99 <= P99_GOAL_MS)})"
+    return harness.Ratio(
+        f"ratio gateway/baseline req/s = {ratio:.2f} ({harness.goal(ratio >= RATIO_GOAL, f'>= {RATIO_GOAL}')});"
+        f" open-loop gateway p99 = {p99:.1f} ms ({harness.goal(p99 <= P99_GOAL_MS, f'<= {P99_GOAL_MS:.0f} ms')})",
+        failed=bool(failures) or not stored_ok,
     )
-    if failures or not stored_ok:
-        sys.exit(1)
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__, options=add_options)

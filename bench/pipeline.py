@@ -23,35 +23,29 @@ of PostgreSQL (every process of the server: this bench is alone on it), from /pr
 
 from __future__ import annotations
 
-import io
+import argparse
 import itertools
 import json
 import os
-import statistics
-import sys
 import time
 from contextlib import ExitStack
 from datetime import datetime
-from pathlib import Path
 
-import _common
+import _harness as harness
 import _loadgen
 import psycopg
 import redis
-from tqdm import tqdm
 
 from tests.flows import web_order
-from tests.serving import serve, site_environment
+from tests.serving import Site, site_environment
 from tests.waiting import wait_until
-from tests.workers import celery_beat, celery_worker
 
-HOST = "127.0.0.1"
+HOST = harness.HOST
 BROKER = "redis://127.0.0.1:6379/13"
 CACHE = "redis://127.0.0.1:6379/14"
 THROUGHPUT_GOAL = 100.0
 P95_GOAL_S = 2.0
 RATE = 50.0
-CONCURRENCY = 2  # pool processes per worker, the Procfile's default (WORKER_CONCURRENCY)
 SETTLED = ("ShipmentRequested", "PaymentDeclined")
 
 
@@ -59,18 +53,14 @@ class Orders:
     """Request bytes for orders with fresh ids; when each was due is kept from the load's own clock."""
 
     def __init__(self, port: int, key: str, prefix: str) -> None:
-        self.head = (
-            f"POST /shop/api/v1 HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Api-Key {key}\r\n"
-            "Content-Type: application/json\r\nContent-Length: "
-        ).encode()
+        self.posts = _loadgen.PartnerPosts(HOST, port, key)
         self.prefix, self.numbers, self.ids = prefix, itertools.count(), []
 
     def request(self) -> bytes:
         n = next(self.numbers)
         order_id = f"{self.prefix}-{n}"
         self.ids.append(order_id)
-        body = json.dumps(web_order(order_id, "tok_decline" if n % 10 == 9 else "tok_ok")).encode()
-        return b"%s%d\r\n\r\n%s" % (self.head, len(body), body)
+        return self.posts.request(json.dumps(web_order(order_id, "tok_decline" if n % 10 == 9 else "tok_ok")).encode())
 
 
 def settled_at(url: str, prefix: str) -> dict[str, datetime]:
@@ -110,7 +100,7 @@ def hops(url: str, prefix: str) -> dict[str, list[float]]:
 def wait_settled(url: str, prefix: str, count: int, *, what: str) -> None:
     """Until `count` orders of this run are settled, looking four times a second on one connection
     (the looking is not free: it runs on the same two cores as what it watches)."""
-    with psycopg.connect(url, autocommit=True) as conn, tqdm(total=count, desc=what, unit="order", leave=False) as bar:
+    with psycopg.connect(url, autocommit=True) as conn, harness.progress(what, count, unit="order") as bar:
 
         def done() -> bool | None:
             (settled,) = conn.execute(
@@ -123,44 +113,7 @@ def wait_settled(url: str, prefix: str, count: int, *, what: str) -> None:
         wait_until(done, timeout=600, what=what, interval=0.25)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except FileNotFoundError:
-            continue  # ended meanwhile
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has spent not idle (all cores), from /proc/stat."""
-    user, nice, system, idle, iowait, *rest = (
-        int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]
-    )
-    return (user + nice + system + sum(rest[:3])) / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on this machine (backends, WAL writer, checkpointer)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    pids.append(int(entry.name))
-            except FileNotFoundError:
-                continue  # ended meanwhile
-    return cpu_seconds(pids)
-
-
-def process_tree(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *itertools.chain.from_iterable(process_tree(int(c)) for c in children)]
-
-
-def throughput(env: dict, url: str, site, key: str, *, workers: int, count: int) -> tuple[float, float, float]:
+def throughput(env: dict, url: str, site: Site, key: str, *, workers: int, count: int) -> tuple[float, float, float]:
     """(orders/s, worker CPU ms per order, database CPU ms per order) for a backlog of `count`
     orders drained by `workers` workers."""
     prefix = f"T{workers}"
@@ -168,21 +121,23 @@ def throughput(env: dict, url: str, site, key: str, *, workers: int, count: int)
     posted = _loadgen.closed_loop(HOST, site.port, orders.request, connections=8, seconds=count / 150)
     total = posted.statuses[202]
     with ExitStack() as stack:
-        started, database_before, busy_before = time.perf_counter(), postgres_cpu(), busy_seconds()
-        running = [
-            stack.enter_context(celery_worker(env, f"{prefix}w{n}", concurrency=CONCURRENCY)) for n in range(workers)
-        ]
-        stack.enter_context(celery_beat(env))
+        started, database_before, busy_before = time.perf_counter(), postgres_cpu(), harness.busy_seconds()
+        running, _ = harness.start_workers(stack, env, (f"{prefix}w{n}" for n in range(workers)))
         wait_settled(url, prefix, total, what=f"{workers} worker(s)")
         seconds = time.perf_counter() - started
-        cpu = sum(cpu_seconds(process_tree(w.popen.pid)) for w in running)
+        cpu = sum(sum(harness.cpu_seconds(harness.process_tree(w.pid)).values()) for w in running)
         database_cpu = postgres_cpu() - database_before
-        busy = (busy_seconds() - busy_before) / seconds
-    print(f"   (machine busy {busy:.2f} of {os.cpu_count()} cores while {workers} worker(s) drained)", file=sys.stderr)
+        busy = (harness.busy_seconds() - busy_before) / seconds
+    harness.note(f"   (machine busy {busy:.2f} of {os.cpu_count()} cores while {workers} worker(s) drained)")
     return total / seconds, cpu / total * 1000, database_cpu / total * 1000
 
 
-def latency(url: str, site, key: str, *, seconds: float) -> list[float]:
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine: this bench is alone on the server."""
+    return sum(harness.cpu_seconds(harness.postgres_pids()).values())
+
+
+def latency(url: str, site: Site, key: str, *, seconds: float) -> list[float]:
     """Seconds from each order's due time to its settling event, at RATE orders/s."""
     orders = Orders(site.port, key, "L")
     # Order n is due n / RATE after the load starts (the open loop's schedule); taking the start
@@ -192,26 +147,16 @@ def latency(url: str, site, key: str, *, seconds: float) -> list[float]:
     wait_settled(url, "L", result.statuses[202], what="settling")
     settled = settled_at(url, "L")
     for step, seconds_ in hops(url, "L").items():
-        print(f"   {step}: p50 {statistics.median(seconds_):.2f} s, p95 {p95(seconds_):.2f} s", file=sys.stderr)
+        harness.note(f"   {step}: p50 {harness.median(seconds_):.2f} s, p95 {harness.p95(seconds_):.2f} s")
     return [settled[order_id].timestamp() - (start + n / RATE) for n, order_id in enumerate(orders.ids)]
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[round(0.95 * (len(ordered) - 1))]
-
-
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     count, latency_seconds = (600, 10.0) if args.quick else (3000, 30.0)
     for url in (BROKER, CACHE):
         redis.Redis.from_url(url).flushdb()
-    with _common.scratch_django("shop_bench_pipeline") as url:
-        from django.core.management import call_command
-
-        out = io.StringIO()
-        call_command("create_partner", "bench", sources="web", rate=100_000_000, stdout=out)
-        key = out.getvalue().strip().splitlines()[-1]
+    with harness.scratch_django("shop_bench_pipeline") as url:
+        key = harness.create_partner("bench", sources="web")
         env = site_environment(
             DATABASE_URL=url,
             CELERY_BROKER_URL=BROKER,
@@ -219,35 +164,33 @@ def main() -> None:
             PARTNER_KEY_CACHE_SECONDS="5",
             **{name: os.environ[name] for name in ("CONSUMER_PARTITIONS",) if name in os.environ},
         )
-        with serve(env, options=("--workers=2", "--threads=2"), ready_path="/healthz") as site:
+        with harness.gunicorn(env, ("--workers=2", "--threads=2")) as site:
             rates = {w: throughput(env, url, site, key, workers=w, count=count) for w in (1, 2)}
             with ExitStack() as stack:
-                for n in range(2):
-                    stack.enter_context(celery_worker(env, f"Lw{n}", concurrency=CONCURRENCY))
-                stack.enter_context(celery_beat(env))
+                harness.start_workers(stack, env, ("Lw0", "Lw1"))
                 latencies = latency(url, site, key, seconds=latency_seconds)
     for url_ in (BROKER, CACHE):
         redis.Redis.from_url(url_).flushdb()
 
-    print(f"a. a backlog of about {count:,} orders, settled by Celery workers ({CONCURRENCY} pool processes each)")
+    concurrency = harness.WORKER_CONCURRENCY
+    print(f"a. a backlog of about {count:,} orders, settled by Celery workers ({concurrency} pool processes each)")
     for workers, (rate, cpu, database_cpu) in rates.items():
         print(
             f"   {workers} worker(s): {rate:7.1f} orders/s   CPU per order: workers {cpu:5.1f} ms,"
             f" database {database_cpu:5.1f} ms"
         )
-    ordered = sorted(latencies)
-    p50, p95 = statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+    p50, p95 = harness.median(latencies), harness.p95(latencies)
     print(
         f"b. {RATE:.0f} orders/s for {latency_seconds:.0f} s, 2 workers:"
         f" POST to settled p50 {p50:.2f} s, p95 {p95:.2f} s"
     )
     two = rates[2][0]
-    print(
+    return harness.Ratio(
         f"ratio 2 workers / 1 worker = {two / rates[1][0]:.2f}; 2 workers {two:.0f} orders/s"
-        f" (goal >= {THROUGHPUT_GOAL:.0f}, {_common.goal_note(two >= THROUGHPUT_GOAL)});"
-        f" p95 {p95:.2f} s (goal <= {P95_GOAL_S:.0f} s, {_common.goal_note(p95 <= P95_GOAL_S)})"
+        f" ({harness.goal(two >= THROUGHPUT_GOAL, f'>= {THROUGHPUT_GOAL:.0f}')});"
+        f" p95 {p95:.2f} s ({harness.goal(p95 <= P95_GOAL_S, f'<= {P95_GOAL_S:.0f} s')})"
     )
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

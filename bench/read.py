@@ -8,7 +8,10 @@ JSON loading. Events/s both, median of three runs alternating. Goal: store/raw >
 
 from __future__ import annotations
 
-import _common
+import argparse
+
+import _event_log
+import _harness as harness
 import psycopg
 
 from eventstore.store import EventStore
@@ -39,25 +42,30 @@ def check_count(what: str, read: int, expected: int) -> None:
         raise SystemExit(f"{what} read {read:,} events, expected {expected:,}.")
 
 
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     count = 50_000 if args.quick else 200_000
-    with _common.scratch_django("shop_bench_read") as url:
-        _common.load_events(url, count)
+    with harness.scratch_django("shop_bench_read") as url:
+        _event_log.load_events(url, count)
         with psycopg.connect(url) as conn:
             check_count("store (warm-up)", read_through_store(), count)
             check_count("raw (warm-up)", read_raw(conn), count)
-            store_s, raw_s = [], []
-            for _ in range(RUNS):
-                store_s.append(_common.timed(lambda: check_count("store", read_through_store(), count)))
-                raw_s.append(_common.timed(lambda: check_count("raw", read_raw(conn), count)))
+            samples = harness.time_interleaved(
+                {
+                    "store": lambda: check_count("store", read_through_store(), count),
+                    "raw": lambda: check_count("raw", read_raw(conn), count),
+                },
+                rounds=RUNS,
+            )
     print(f"read the whole log of {count:,} events, {RUNS} runs (events/s)")
-    store_label = f"store iter_all, pages of {EventStore().page_size:,}"
-    print(_common.throughput_line(store_label, count, store_s, width=len(store_label)))
-    print(_common.throughput_line("raw SELECT of all rows", count, raw_s, width=len(store_label)))
-    ratio = _common.per_second(count, store_s) / _common.per_second(count, raw_s)
-    print(f"ratio store/raw = {ratio:.2f} (goal >= 0.5, {_common.goal_note(ratio >= 0.5)})")
+    harness.print_rows(
+        [
+            (f"store iter_all, pages of {EventStore().page_size:,}", harness.throughput(count, samples["store"])),
+            ("raw SELECT of all rows", harness.throughput(count, samples["raw"])),
+        ]
+    )
+    ratio = harness.per_second(count, samples["store"]) / harness.per_second(count, samples["raw"])
+    return harness.Ratio(f"ratio store/raw = {ratio:.2f} ({harness.goal(ratio >= 0.5, '>= 0.5')})")
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

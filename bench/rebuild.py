@@ -10,13 +10,13 @@ Goal: >= 20,000 events/s.
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import _common
+import _harness as harness
 import psycopg
-from tqdm import tqdm
 
 RUNS = 3
 GOAL = 20_000.0
@@ -80,7 +80,7 @@ def load(url: str, orders: int) -> int:
     """COPY the history in (the store's own writes are not measured); how many events."""
     count = 0
     columns = "stream_id, category, version, event_id, event_type, data, metadata, correlation_id, recorded_at"
-    with psycopg.connect(url) as conn, tqdm(total=orders, desc="loading orders", unit="order", leave=False) as bar:
+    with psycopg.connect(url) as conn, harness.progress("loading orders", orders, unit="order") as bar:
         for first in range(0, orders, 2_000):
             chunk = range(first, min(first + 2_000, orders))
             with conn.cursor() as cursor, cursor.copy(f"COPY eventstore_event ({columns}) FROM STDIN") as copy:
@@ -89,8 +89,7 @@ def load(url: str, orders: int) -> int:
                     count += 1
             conn.commit()  # a transaction per chunk, as appends would give them their transaction ids
             bar.update(len(chunk))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE eventstore_event")
+    harness.vacuum_analyze(url, "eventstore_event")
     return count
 
 
@@ -106,26 +105,29 @@ def read_raw(url: str) -> int:
         return sum(1 for _ in cursor)
 
 
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     orders = 3_000 if args.quick else 20_900  # about 100,000 events
-    with _common.scratch_django("shop_bench_rebuild") as url:
+    with harness.scratch_django("shop_bench_rebuild") as url:
         count = load(url, orders)
         rebuild_all()  # warm-up
-        samples = _common.time_interleaved({"rebuild": rebuild_all, "raw": lambda: read_raw(url)}, rounds=RUNS)
+        samples = harness.time_interleaved({"rebuild": rebuild_all, "raw": lambda: read_raw(url)}, rounds=RUNS)
         from orders.models import OrderSummary
 
         summaries = OrderSummary.objects.count()
     if summaries != orders:
         raise SystemExit(f"the rebuild left {summaries:,} order summaries, expected {orders:,}.")
     print(f"rebuild every read model (6 projectors) from {count:,} events, {RUNS} runs (events/s)")
-    print(_common.throughput_line("rebuild --all", count, samples["rebuild"], width=22))
-    print(_common.throughput_line("raw SELECT of the log", count, samples["raw"], width=22))
-    rate = _common.per_second(count, samples["rebuild"])
-    ratio = rate / _common.per_second(count, samples["raw"])
-    goal = f"goal >= {GOAL:,.0f}, {_common.goal_note(rate >= GOAL)}"
-    print(f"ratio rebuild/raw = {ratio:.2f}; rebuild {rate:,.0f} events/s ({goal})")
+    harness.print_rows(
+        [
+            ("rebuild --all", harness.throughput(count, samples["rebuild"])),
+            ("raw SELECT of the log", harness.throughput(count, samples["raw"])),
+        ]
+    )
+    rate = harness.per_second(count, samples["rebuild"])
+    ratio = rate / harness.per_second(count, samples["raw"])
+    goal = harness.goal(rate >= GOAL, f">= {GOAL:,.0f}")
+    return harness.Ratio(f"ratio rebuild/raw = {ratio:.2f}; rebuild {rate:,.0f} events/s ({goal})")
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)

@@ -11,9 +11,10 @@ run, is a trivial staff page: the admin index. Goal: the reports page's p95 <= 1
 
 from __future__ import annotations
 
+import argparse
 import datetime
 
-import _common
+import _harness as harness
 import psycopg
 
 EVENTS = 1_000_000
@@ -88,14 +89,13 @@ def load_order_flows(url: str, events: int) -> int:
     orders = max(20, events * 20 // EVENTS_PER_20_ORDERS)
     spacing = DAYS_OF_HISTORY * 86400 / orders
     with psycopg.connect(url) as conn:
-        with _common.tqdm(total=orders, desc="loading order flows", unit="order", unit_scale=True, leave=False) as bar:
+        with harness.progress("loading order flows", orders, unit="order", unit_scale=True) as bar:
             for first in range(0, orders, ORDERS_PER_CHUNK):
                 last = min(first + ORDERS_PER_CHUNK, orders) - 1
                 conn.execute(_LOAD_ORDERS, {"first": first, "last": last, "orders": orders, "spacing": spacing})
                 conn.commit()
                 bar.update(last + 1 - first)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE eventstore_event")
+    harness.vacuum_analyze(url, "eventstore_event")
     return orders
 
 
@@ -105,50 +105,29 @@ def rebuild_read_models() -> dict[str, float]:
 
     seconds = {}
     for projector in registered():
-        with _common.tqdm(desc=f"rebuilding {projector.name}", unit="event", unit_scale=True, leave=False) as bar:
-            seconds[projector.name] = _common.timed(lambda p=projector: rebuild(p, progress=bar.update))
+        with harness.progress(f"rebuilding {projector.name}", unit="event", unit_scale=True) as bar:
+            seconds[projector.name] = harness.timed(lambda p=projector: rebuild(p, progress=bar.update))
     return seconds
 
 
-def analyze_read_models(url: str) -> None:
-    """Statistics for the planner, as autovacuum would have gathered on a live site."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in READ_MODEL_TABLES:
-            conn.execute(f"VACUUM ANALYZE {table}")
-
-
-def time_pages(client: object, urls: dict[str, str], rounds: int) -> dict[str, list[float]]:
-    """Seconds per GET of each page, after a warm-up request each."""
-    for name, url in urls.items():
-        answer = client.get(url)
-        assert answer.status_code == 200, f"{name}: {url} answered {answer.status_code}"
-    return _common.time_interleaved(
-        {name: (lambda url=url: client.get(url)) for name, url in urls.items()}, rounds=rounds
-    )
-
-
-def main() -> None:
-    args = _common.parse_args(__doc__)
+def main(args: argparse.Namespace) -> harness.Ratio:
     target = QUICK_EVENTS if args.quick else EVENTS
     rounds = 15 if args.quick else 40
-    with _common.scratch_django("shop_bench_reports") as url:
-        from django.contrib.auth import get_user_model
-        from django.test import Client
+    with harness.scratch_django("shop_bench_reports") as url:
         from django.utils import timezone
 
         from eventstore.models import Event
 
-        loading = _common.timed(lambda: load_order_flows(url, target))
+        loading = harness.timed(lambda: load_order_flows(url, target))
         events = Event.objects.count()
         rebuilds = rebuild_read_models()
-        analyze_read_models(url)
+        # Statistics for the planner, as autovacuum would have gathered on a live site.
+        harness.vacuum_analyze(url, *READ_MODEL_TABLES)
         from orders.models import OrderSummary
 
         orders = OrderSummary.objects.count()
 
-        staff = get_user_model().objects.create_user("bench", password="bench-only-password", is_staff=True)
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(staff)
+        client = harness.staff_client()
         today = timezone.localdate()
         year_ago = (today - datetime.timedelta(days=364)).isoformat()
         urls = {
@@ -156,28 +135,29 @@ def main() -> None:
             "reports, last 365 days": f"/reports/?from={year_ago}&to={today.isoformat()}",
             "baseline: admin index": "/admin/",
         }
-        samples = time_pages(client, urls, rounds)
+        samples = harness.time_pages(client, urls, rounds=rounds)
 
     print(f"store: {events:,} events, {orders:,} orders over {DAYS_OF_HISTORY} days (loaded in {loading:.1f} s)")
     total = sum(rebuilds.values())
     print(f"rebuild of every read model from the log: {total:.1f} s, {events / total:,.0f} events of the log per s")
-    for name, seconds in rebuilds.items():
-        print(f"   {name.ljust(16)} {seconds:6.1f} s")
+    harness.print_rows([(name, f"{seconds:6.1f} s") for name, seconds in rebuilds.items()])
     print(f"GET, {rounds} requests each, as staff through the test client: median / p95 in ms")
-    width = max(len(name) for name in urls)
-    for name in urls:
-        median_ms, p95_ms = _common.median(samples[name]) * 1000, _common.p95(samples[name]) * 1000
-        print(f"   {name.ljust(width)}  {median_ms:7.1f} / {p95_ms:7.1f}")
-    baseline = _common.p95(samples["baseline: admin index"])
-    default_ms = _common.p95(samples["reports, last 30 days (default)"]) * 1000
-    year_ms = _common.p95(samples["reports, last 365 days"]) * 1000
-    print(
+    harness.print_rows(
+        [
+            (name, f"{harness.median(times) * 1000:7.1f} / {harness.p95(times) * 1000:7.1f}")
+            for name, times in samples.items()
+        ]
+    )
+    baseline = harness.p95(samples["baseline: admin index"])
+    default_ms = harness.p95(samples["reports, last 30 days (default)"]) * 1000
+    year_ms = harness.p95(samples["reports, last 365 days"]) * 1000
+    return harness.Ratio(
         f"ratio reports p95 / admin index p95 = {default_ms / 1000 / baseline:.1f} on 30 days, "
         f"{year_ms / 1000 / baseline:.1f} on 365 days; reports p95 {default_ms:.0f} ms on the default 30 days "
-        f"(goal <= {GOAL_MS:.0f} ms, {_common.goal_note(default_ms <= GOAL_MS)}), {year_ms:.0f} ms on 365 days "
-        f"(goal <= {GOAL_MS:.0f} ms, {_common.goal_note(year_ms <= GOAL_MS)})"
+        f"({harness.goal(default_ms <= GOAL_MS, f'<= {GOAL_MS:.0f} ms')}), {year_ms:.0f} ms on 365 days "
+        f"({harness.goal(year_ms <= GOAL_MS, f'<= {GOAL_MS:.0f} ms')})"
     )
 
 
 if __name__ == "__main__":
-    _common.run_main(main)
+    harness.run(main, description=__doc__)
