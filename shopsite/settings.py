@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "billing",
     "shipping",
     "webhooks",
+    "returns",
 ]
 
 MIDDLEWARE = [
