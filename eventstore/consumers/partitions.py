@@ -18,12 +18,12 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from eventstore import leases, wakeups
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.consumers.handling import handle, settled
-from eventstore.models import ConsumerPartition, Delivery
+from eventstore.models import ConsumerPartition, Delivery, Event
 from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
 
 #: A runner that stops renewing its lease (its worker died) loses it after this long.
@@ -169,12 +169,14 @@ def pending_partitions(group_: ConsumerGroup, *, page: int = 500) -> list[int]:
     return pending
 
 
-def settle_checkpoints(group_: ConsumerGroup, *, page: int = 500) -> None:
+def settle_checkpoints(group_: ConsumerGroup, *, page: int = 500) -> bool:
     """Move each partition's checkpoint past the run of settled events at its front, handling none.
 
     With no broker, deliveries settle the events one by one, outside any drain: this keeps the
     checkpoints where the group is, for `consumers status` and for the reads that start at them
     (`wait_for_earlier`). A partition a runner holds, or moved meanwhile, is left as it is.
+    Returns False when committed events were still held back from its reads (on PostgreSQL, behind
+    a transaction that is still running; see `eventstore.store`): it is worth calling again soon.
     """
     store = EventStore()
     rows = _rows(group_)
@@ -190,11 +192,26 @@ def settle_checkpoints(group_: ConsumerGroup, *, page: int = 500) -> None:
             for partition in set(rows) - stopped:
                 if entry.checkpoint > ends[partition]:
                     ends[partition] = entry.checkpoint
+        if entries:
+            after = entries[-1].checkpoint
         if len(entries) < page:
             break
-        after = entries[-1].checkpoint
     for partition, row in rows.items():
         _move_unheld(row, starts[partition], ends[partition])
+    return len(stopped) == len(rows) or not _committed_after(group_, after)
+
+
+def _committed_after(group_: ConsumerGroup, after: Checkpoint) -> bool:
+    """Whether an event the group matches is committed after `after`, read without the store's
+    gap-safety: one that a read of the log after `after` held back."""
+    events = Event.objects.filter(
+        Q(transaction_id__gt=after.transaction_id) | Q(transaction_id=after.transaction_id, position__gt=after.position)
+    )
+    if group_.categories:
+        events = events.filter(category__in=group_.categories)
+    if group_.event_types:
+        events = events.filter(event_type__in=group_.event_types)
+    return events.exists()
 
 
 def _scan(store: EventStore, group_: ConsumerGroup, *, after: Checkpoint, page: int) -> list[LogEntry]:

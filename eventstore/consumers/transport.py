@@ -57,17 +57,18 @@ def send_after_commit(written: list[Appended]) -> None:
     """
     if not settings.CONSUMER_DELIVERY_ON_COMMIT:
         return
-    deliveries = [
-        (
-            group_,
-            [e for e in written if group_.matches(category=e.category, event_type=e.event_type) and group_.accepts(e)],
-        )
+    matched = [
+        (group_, [e for e in written if group_.matches(category=e.category, event_type=e.event_type)])
         for group_ in registered()
     ]
+    deliveries = [(group_, [e for e in events if group_.accepts(e)]) for group_, events in matched if events]
     if execution.in_process():
         # Every group's deliveries join the queue before any runs: were billing's run first, its
         # capture would reach shipping ahead of the OrderPlaced that shipping is owed.
         _send_in_process([(group_, e.event_id) for group_, matching in deliveries for e in matching])
+        for group_, matching in deliveries:
+            if not matching:  # its selector refused them all: no delivery, yet its checkpoints move
+                _run_in_process([_SettleCheckpoints(group_)], key=_settle_key(group_))
         return
     for group_, matching in deliveries:
         try:
@@ -134,21 +135,35 @@ class _Delivery:
         if retry_in is None:
             # Queued behind the deliveries queued meanwhile; one that is queued and has not
             # started runs after this delivery (first in, first out) and sees it settled.
-            _run_in_process([_SettleCheckpoints(self.group)], key=f"settle-checkpoints:{self.group.name}")
+            _run_in_process([_SettleCheckpoints(self.group)], key=_settle_key(self.group))
         return retry_in
 
     def __str__(self) -> str:
         return f"delivery of {self.event_id} to {self.group.name}"
 
 
-@dataclass(frozen=True)
+def _settle_key(group_: ConsumerGroup) -> str:
+    return f"settle-checkpoints:{group_.name}"
+
+
+#: How often, and after how long at first (doubling), checkpoints held back are moved again.
+SETTLE_ATTEMPTS, SETTLE_RETRY_SECONDS = 6, 0.05
+
+
+@dataclass
 class _SettleCheckpoints:
-    """Moving a group's partition checkpoints past what its deliveries in the process settled."""
+    """Moving a group's partition checkpoints past what its deliveries in the process settled;
+    again a little later while events committed were held back from its reads (a transaction
+    still running; after its last attempt, the group's next delivery moves them)."""
 
     group: ConsumerGroup
+    attempts: int = 0
 
-    def __call__(self) -> None:
-        settle_checkpoints(self.group)
+    def __call__(self) -> float | None:
+        self.attempts += 1
+        if settle_checkpoints(self.group) or self.attempts >= SETTLE_ATTEMPTS:
+            return None
+        return SETTLE_RETRY_SECONDS * 2 ** (self.attempts - 1)
 
     def __str__(self) -> str:
         return f"checkpoints of {self.group.name}"
