@@ -72,19 +72,25 @@ def has_unsettled_before(group_: ConsumerGroup, checkpoint: Checkpoint) -> bool:
     return next(_accepted(group_, earlier), None) is not None
 
 
-def _unsettled(group_: ConsumerGroup, *, after: Checkpoint) -> QuerySet[Event]:
-    """The events after `after` that match the group's filters and that it has neither handled nor
-    parked (its selector not asked)."""
-    unsettled = Event.objects.filter(
+def matching_after(group_: ConsumerGroup, after: Checkpoint) -> QuerySet[Event]:
+    """The committed events after `after` that match the group's filters (its selector not asked),
+    read as rows, without the store's gap-safety."""
+    events = Event.objects.filter(
         Q(transaction_id__gt=after.transaction_id) | Q(transaction_id=after.transaction_id, position__gt=after.position)
     )
     if group_.categories:
-        unsettled = unsettled.filter(category__in=group_.categories)
+        events = events.filter(category__in=group_.categories)
     if group_.event_types:
-        unsettled = unsettled.filter(event_type__in=group_.event_types)
-    return unsettled.exclude(event_id__in=ProcessedEvent.objects.filter(group=group_.name).values("event_id")).exclude(
-        event_id__in=ParkedMessage.objects.filter(group=group_.name).values("event_id")
-    )
+        events = events.filter(event_type__in=group_.event_types)
+    return events
+
+
+def _unsettled(group_: ConsumerGroup, *, after: Checkpoint) -> QuerySet[Event]:
+    """The events after `after` that match the group's filters and that it has neither handled nor
+    parked (its selector not asked)."""
+    handled = ProcessedEvent.objects.filter(group=group_.name).values("event_id")
+    parked = ParkedMessage.objects.filter(group=group_.name).values("event_id")
+    return matching_after(group_, after).exclude(event_id__in=handled).exclude(event_id__in=parked)
 
 
 def _accepted(group_: ConsumerGroup, events: QuerySet[Event]) -> Iterator[datetime]:
