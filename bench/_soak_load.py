@@ -33,6 +33,7 @@ OBSERVE_SECONDS = 0.2
 WARM_UP_ORDERS = 10
 
 
+@dataclass(eq=False)
 class Order:
     order_id: str
     token: str
@@ -69,7 +70,7 @@ class Load:
 
     def __init__(self, port: int, key: str) -> None:
         self.key = key
-        self.posts = _loadgen.PartnerPosts(harness.HOST, port, key)
+        self.requests = _loadgen.PartnerPosts(harness.HOST, port, key)
         self.lock = threading.Lock()
         self.orders: list[Order] = []
         self.posts: list[Post] = []
@@ -107,7 +108,7 @@ class Load:
             post = heapq.heappop(self._due)[2] if self._due and self._due[0][0] <= time.monotonic() else None
             post = post or self.new_order()
             post.attempts += 1
-            data = self.posts.request(json.dumps(post.body).encode(), idempotency_key=post.key)
+            data = self.requests.request(json.dumps(post.body).encode(), idempotency_key=post.key)
             self.in_flight[data] = post
             return data
 
