@@ -37,6 +37,8 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 if TYPE_CHECKING:
+    from django.test import Client
+
     from tests.serving import Site
     from tests.workers import Process
 
@@ -302,7 +304,7 @@ def time_interleaved(cases: dict[str, Callable[[], object]], *, rounds: int) -> 
     return samples
 
 
-def staff_client(*, superuser: bool = False) -> object:
+def staff_client(*, superuser: bool = False) -> Client:
     """Django's test client, logged in as a new staff user (a superuser if asked)."""
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -317,7 +319,7 @@ def staff_client(*, superuser: bool = False) -> object:
     return client
 
 
-def time_pages(client: object, urls: dict[str, str], *, rounds: int) -> dict[str, list[float]]:
+def time_pages(client: Client, urls: dict[str, str], *, rounds: int) -> dict[str, list[float]]:
     """Seconds per GET of each page through Django's test `client`, the pages taking turns, after a
     warm-up GET each (templates, connections, plans); a page that does not answer 200 stops the run."""
     for name, url in urls.items():
@@ -339,6 +341,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def p95(values: Sequence[float]) -> float:
+    """The 95th percentile, as `percentile` takes it: the tables' p95 and the goals' are one figure."""
     return percentile(values, 0.95)
 
 
