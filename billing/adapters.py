@@ -1,6 +1,6 @@
-"""The orders component's events, read as raw JSON, turned into billing's commands.
+"""Other components' events (orders', returns'), read as raw JSON, turned into billing's commands.
 
-Billing does not import orders: it reads the contract's JSON shapes, and an event it cannot read
+Billing imports no other component: it reads the contract's JSON shapes, and an event it cannot read
 is refused for good (`PermanentFailure`), since retrying would not change it.
 """
 
@@ -29,6 +29,11 @@ def refund_payment_from_order_cancelled(data: dict[str, Any]) -> RefundPayment:
     # The reason is only informative here: a cancel with an empty one is still refunded.
     reason = data.get("reason")
     return RefundPayment(order_id=_text(data, "order_id"), reason=reason if isinstance(reason, str) else "")
+
+
+def refund_payment_from_return_received(data: dict[str, Any]) -> RefundPayment:
+    """ReturnReceived: {"order_id"}: the goods are back, the payment is refunded."""
+    return RefundPayment(order_id=_text(data, "order_id"), reason="returned")
 
 
 def _text(data: dict[str, Any], name: str) -> str:

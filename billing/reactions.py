@@ -1,4 +1,5 @@
-"""Orders' events to billing's commands: charge a placed order, refund a cancelled one.
+"""Other components' events to billing's commands: charge a placed order, refund a cancelled one
+and a returned one (once per order, whichever comes).
 
 `PaymentGatewayUnavailable` propagates: the mechanism retries it later. A cancel whose order's
 charge has no outcome yet (`PaymentNotSettled`: the charge is being retried) waits for billing to
@@ -26,6 +27,10 @@ def on_order_cancelled(event: RecordedEvent, deps: Dependencies) -> None:
     _refund(adapters.refund_payment_from_order_cancelled(event.data), event, deps)
 
 
+def on_return_received(event: RecordedEvent, deps: Dependencies) -> None:
+    _refund(adapters.refund_payment_from_return_received(event.data), event, deps)
+
+
 def _refund(command: RefundPayment, event: RecordedEvent, deps: Dependencies) -> None:
     try:
         refund_payment(command, payments=deps.payments, gateway=deps.gateway, metadata=caused_by(event))
@@ -37,6 +42,6 @@ def _refund(command: RefundPayment, event: RecordedEvent, deps: Dependencies) ->
 
 GROUP = consumers.reacting(
     "billing",
-    {"OrderPlaced": on_order_placed, "OrderCancelled": on_order_cancelled},
+    {"OrderPlaced": on_order_placed, "OrderCancelled": on_order_cancelled, "ReturnReceived": on_return_received},
     dependencies=bootstrap.build,
 )

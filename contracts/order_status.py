@@ -6,19 +6,33 @@ which the order summary's projector and the webhooks component both follow.
 from __future__ import annotations
 
 #: An order's statuses, in the order an order goes through them.
-ORDER_STATUSES = ("placed", "paid", "payment_declined", "dispatched", "delivered", "cancelled")
+ORDER_STATUSES = (
+    "placed",
+    "paid",
+    "payment_declined",
+    "dispatched",
+    "delivered",
+    "cancelled",
+    "return_requested",
+    "returned",
+)
 #: The statuses of an order a cancel can still stop: not dispatched yet, nor cancelled (after a
 #: dispatch the orders component rejects a cancel).
 CANCELLABLE_STATUSES = ORDER_STATUSES[: ORDER_STATUSES.index("dispatched")]
+#: Past the warehouse: nothing the shipment does moves the order back.
+_SHIPPED = frozenset({"dispatched", "delivered", "return_requested", "returned"})
 
 #: The status each event moves an order to, and the statuses it does not move an order from.
 _MOVES: dict[str, tuple[str, frozenset[str]]] = {
     "OrderPlaced": ("placed", frozenset(ORDER_STATUSES)),  # only a new order becomes placed
     "OrderCancelled": ("cancelled", frozenset()),
-    "PaymentCaptured": ("paid", frozenset({"cancelled", "dispatched", "delivered"})),
+    "PaymentCaptured": ("paid", frozenset({"cancelled"}) | _SHIPPED),
     "PaymentDeclined": ("payment_declined", frozenset({"cancelled"})),
-    "ShipmentDispatched": ("dispatched", frozenset({"cancelled", "delivered"})),
-    "ShipmentDelivered": ("delivered", frozenset({"cancelled"})),
+    "ShipmentDispatched": ("dispatched", frozenset({"cancelled"}) | _SHIPPED - {"dispatched"}),
+    "ShipmentDelivered": ("delivered", frozenset({"cancelled", "return_requested", "returned"})),
+    # The returns component asks for a return of a delivered order only, and receives a requested one.
+    "ReturnRequested": ("return_requested", frozenset(ORDER_STATUSES) - {"delivered"}),
+    "ReturnReceived": ("returned", frozenset(ORDER_STATUSES) - {"delivered", "return_requested"}),
 }
 
 #: The event types that can change an order's status.

@@ -29,6 +29,8 @@ class OrderSummaryProjector(RowProjector):
         "ShipmentDispatched",
         "ShipmentDelivered",
         "ShipmentCancelled",
+        "ReturnRequested",  # these two move the status only
+        "ReturnReceived",
     )
     model, key_fields = OrderSummary, ("order_id",)
 

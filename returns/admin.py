@@ -9,7 +9,7 @@ from .models import ReturnRow
 
 @admin.register(ReturnRow)
 class ReturnRowAdmin(ReadModelAdmin):
-    list_display = ("order_id", "status", "note", "updated_at")
+    list_display = ("order_id", "status", "reason", "requested_at", "received_at", "updated_at")
     list_filter = ("status",)
     search_fields = ("order_id__exact",)
     search_help_text = "An exact order id."

@@ -1,12 +1,27 @@
 from django.db import models
 
+RETURN_STATUSES = ("requested", "rejected", "received")
+
+
+class DeliveredOrder(models.Model):
+    """Returns' local cache of delivered orders, fed by ShipmentDelivered: what a return request
+    needs to know, without reading another component's stream."""
+
+    order_id = models.CharField(primary_key=True, max_length=100)
+    delivered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.order_id
+
 
 class ReturnRow(models.Model):
     """Read model: one row per order's return, written by its projector only."""
 
     order_id = models.CharField(primary_key=True, max_length=100)
-    status = models.CharField(max_length=20)
-    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20)  # RETURN_STATUSES
+    reason = models.CharField(max_length=200, blank=True)  # the customer's, or why it was refused
+    requested_at = models.DateTimeField(null=True)
+    received_at = models.DateTimeField(null=True)
     updated_at = models.DateTimeField()
 
     def __str__(self) -> str:

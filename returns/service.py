@@ -1,4 +1,4 @@
-"""One function per returns command: load, decide, save with the expected version."""
+"""One function per returns command: load the order's return, decide, save with the expected version."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ from typing import Any
 
 from eventstore.repository import Repository
 
-from .domain import OpenReturn, Return
+from .domain import ReceiveReturn, RequestReturn, Return
 
 
-def open_return(command: OpenReturn, *, returns: Repository[Return], metadata: dict[str, Any]) -> None:
+def request_return(
+    command: RequestReturn, *, returns: Repository[Return], delivered: bool, metadata: dict[str, Any]
+) -> str | None:
+    """The reason the return was refused, or None."""
     aggregate = returns.load(command.order_id)
-    aggregate.open(command)
+    aggregate.request(command, delivered=delivered)
+    refused = aggregate.rejection
+    returns.save(aggregate, metadata=metadata)
+    return refused
+
+
+def receive_return(command: ReceiveReturn, *, returns: Repository[Return], metadata: dict[str, Any]) -> None:
+    aggregate = returns.load(command.order_id)
+    aggregate.receive(command)
     returns.save(aggregate, metadata=metadata)

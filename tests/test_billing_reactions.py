@@ -47,9 +47,9 @@ def payment_events(order_id: str = "o-1") -> list[RecordedEvent]:
     return EventStore().read_stream(f"payment-{order_id}")
 
 
-def test_the_group_is_registered_for_orders_placed_and_cancelled():
+def test_the_group_is_registered_for_orders_placed_cancelled_and_returned():
     assert group("billing") is GROUP
-    assert (GROUP.queue, GROUP.event_types) == ("billing", ("OrderPlaced", "OrderCancelled"))
+    assert (GROUP.queue, GROUP.event_types) == ("billing", ("OrderPlaced", "OrderCancelled", "ReturnReceived"))
 
 
 def test_a_placed_order_is_captured_for_its_total_and_caused_by_it():
@@ -124,6 +124,36 @@ def test_a_cancel_handled_before_the_charge_waits_for_the_orders_placing_then_re
     assert payment_events() == []
     handled(placed)
     handled(cancelled)  # the retry
+    assert [e.event_type for e in payment_events()] == ["PaymentCaptured", "PaymentRefunded"]
+
+
+def returned(order_id: str = "o-1", *, correlation_id: str = "msg-3") -> RecordedEvent:
+    stream = f"return-{order_id}"
+    EventStore().append(
+        stream, [NewEvent("ReturnReceived", {"order_id": order_id}, {"correlation_id": correlation_id})], ANY
+    )
+    return EventStore().read_stream(stream)[-1]
+
+
+def test_a_returned_order_is_refunded_once_whatever_else_happened():
+    handled(append("OrderPlaced", order_placed()))
+    received = returned()
+    handled(received)
+    captured, refunded = payment_events()
+    assert (refunded.event_type, refunded.data["amount"], refunded.causation_id) == (
+        "PaymentRefunded",
+        "39.80",
+        str(received.event_id),
+    )
+    handled(returned(correlation_id="msg-4"))  # the warehouse said it twice
+    handled(append("OrderCancelled", order_cancelled()))  # a cancel raced the shipment (parked in shipping)
+    assert [e.event_type for e in payment_events()] == ["PaymentCaptured", "PaymentRefunded"]
+
+
+def test_a_return_after_a_refunded_cancel_refunds_nothing_more():
+    handled(append("OrderPlaced", order_placed()))
+    handled(append("OrderCancelled", order_cancelled()))
+    handled(returned())
     assert [e.event_type for e in payment_events()] == ["PaymentCaptured", "PaymentRefunded"]
 
 

@@ -233,6 +233,7 @@ def test_every_read_model_has_one_registered_projector():
         "payments_ledger",
         "shipments_board",
         "message_outcomes",
+        "returns",
     }
     owned = [model for p in registry.registered() for model in p.models]
     assert len(owned) == len(set(owned))

@@ -47,8 +47,10 @@ def event(kind: str, order_id: str, n: int) -> tuple[str, NewEvent]:
         "ShipmentDispatched": lambda: {"order_id": order_id, "carrier": "DHL", "tracking_number": f"T{n}"},
         "ShipmentDelivered": lambda: {"order_id": order_id},
         "ShipmentCancelled": lambda: {"order_id": order_id, "reason": "cancelled"},
+        "ReturnRequested": lambda: {"order_id": order_id, "reason": "too small"},
+        "ReturnReceived": lambda: {"order_id": order_id},
     }[kind]()
-    category = next(c for c in ("order", "payment", "shipment") if kind.lower().startswith(c))
+    category = next(c for c in ("order", "payment", "shipment", "return") if kind.lower().startswith(c))
     return f"{category}-{order_id}", NewEvent(kind, data)
 
 

@@ -104,6 +104,8 @@ def test_staff_see_every_report_with_the_numbers_of_the_orders_that_flowed(staff
         ["dispatched", "1"],
         ["delivered", "0"],
         ["cancelled", "1"],
+        ["return_requested", "0"],
+        ["returned", "0"],
     ]
     assert csv_rows(staff_client, "capture-rate") == [
         ["captured", "declined", "attempts", "capture_rate"],

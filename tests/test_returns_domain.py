@@ -1,8 +1,22 @@
-"""The return, with no database: given past events, when a command, then new events."""
+"""The return, with no database: given past events, when a command, then new events (or an error)."""
 
-from returns.domain import OpenReturn, Return, ReturnOpened
+import pytest
 
-OPENED = ReturnOpened("o-1", "a note")
+from returns.domain import (
+    ALREADY_RETURNED_REASON,
+    NOT_DELIVERED_REASON,
+    ReceiveReturn,
+    RequestReturn,
+    Return,
+    ReturnNotRequested,
+    ReturnReceived,
+    ReturnRejected,
+    ReturnRequested,
+)
+
+REQUEST = RequestReturn("o-1", "too small")
+REQUESTED = ReturnRequested("o-1", "too small")
+RECEIVED = ReturnReceived("o-1")
 
 
 def given(*events: object) -> Return:
@@ -15,13 +29,45 @@ def test_the_return_of_an_order_lives_in_the_stream_named_by_the_order_id():
     assert Return("o-1").stream_id == "return-o-1"
 
 
-def test_opening_records_opened():
+def test_a_delivered_order_can_be_returned_with_the_customers_reason():
     aggregate = given()
-    aggregate.open(OpenReturn("o-1", "a note"))
-    assert aggregate.pending_events() == [OPENED]
+    aggregate.request(REQUEST, delivered=True)
+    assert (aggregate.pending_events(), aggregate.rejection) == ([REQUESTED], None)
 
 
-def test_opening_again_records_nothing():
-    aggregate = given(OPENED)
-    aggregate.open(OpenReturn("o-1", "another note"))
+def test_an_order_not_delivered_is_refused_and_may_be_asked_again_once_delivered():
+    aggregate = given()
+    aggregate.request(REQUEST, delivered=False)
+    assert aggregate.pending_events() == [ReturnRejected("o-1", NOT_DELIVERED_REASON)]
+    assert aggregate.rejection == NOT_DELIVERED_REASON
+    later = given(ReturnRejected("o-1", NOT_DELIVERED_REASON))
+    later.request(REQUEST, delivered=True)
+    assert later.pending_events() == [REQUESTED]
+
+
+def test_asking_again_while_the_return_is_on_its_way_records_nothing():
+    aggregate = given(REQUESTED)
+    aggregate.request(RequestReturn("o-1", "changed my mind"), delivered=True)
+    assert aggregate.pending_events() == []
+
+
+def test_an_order_returned_already_is_refused():
+    aggregate = given(REQUESTED, RECEIVED)
+    aggregate.request(REQUEST, delivered=True)
+    assert aggregate.pending_events() == [ReturnRejected("o-1", ALREADY_RETURNED_REASON)]
+
+
+def test_goods_received_for_a_requested_return_record_it_once():
+    aggregate = given(REQUESTED)
+    aggregate.receive(ReceiveReturn("o-1"))
+    assert aggregate.pending_events() == [RECEIVED]
+    again = given(REQUESTED, RECEIVED)
+    again.receive(ReceiveReturn("o-1"))
+    assert again.pending_events() == []
+
+
+def test_goods_received_with_no_return_requested_raise_and_record_nothing():
+    aggregate = given()
+    with pytest.raises(ReturnNotRequested, match="No return has been requested for order 'o-1'"):
+        aggregate.receive(ReceiveReturn("o-1"))
     assert aggregate.pending_events() == []

@@ -42,8 +42,9 @@ def test_a_new_component_passes_the_tests_once_installed_by_one_line(tmp_path):
 
     settings_file = project / "shopsite" / "settings.py"
     text = settings_file.read_text()
-    assert text.count('    "webhooks",\n]') == 1
-    settings_file.write_text(text.replace('    "webhooks",\n]', '    "webhooks",\n    "widgets",\n]'))
+    start = text.index("INSTALLED_APPS = [\n")
+    end = text.index("\n]\n", start)  # the list's last line, then the one line of wiring
+    settings_file.write_text(f'{text[:end]}\n    "widgets",{text[end:]}')
 
     run([*python, "-m", "ruff", "check", "--quiet", "."], cwd=project, env=env)
     run([*python, "-m", "ruff", "format", "--check", "--quiet", "."], cwd=project, env=env)

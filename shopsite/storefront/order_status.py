@@ -15,7 +15,7 @@ from shopsite.models import IdempotencyRecord
 from shopsite.storefront.ordering import STOREFRONT_PARTNER, order_id_for
 
 #: Order statuses after which the page stops updating (a dispatched order is delivered by the carrier).
-FINAL_STATUSES = frozenset({"payment_declined", "cancelled", "dispatched", "delivered"})
+FINAL_STATUSES = frozenset({"payment_declined", "cancelled", "dispatched", "delivered", "return_requested", "returned"})
 
 STATUS_LABELS = {
     "placed": "Placed, awaiting payment",
@@ -24,6 +24,8 @@ STATUS_LABELS = {
     "dispatched": "Dispatched",
     "delivered": "Delivered",
     "cancelled": "Cancelled",
+    "return_requested": "Return requested",
+    "returned": "Returned",
 }
 PAYMENT_LABELS = {"captured": "Captured", "declined": "Declined", "refunded": "Refunded"}
 SHIPMENT_LABELS = {
@@ -40,6 +42,8 @@ HEADLINES = {
     "dispatched": "Your order is on its way.",
     "delivered": "Your order has been delivered.",
     "cancelled": "Your order was cancelled.",
+    "return_requested": "We have your return request: send the goods back and we will refund you.",
+    "returned": "Your return has arrived: the payment is refunded.",
 }
 NOT_YET = "—"
 
