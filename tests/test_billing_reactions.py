@@ -3,6 +3,7 @@
 import pytest
 from django.db import transaction
 
+from billing import bootstrap
 from billing.domain import PaymentNotSettled
 from billing.payment_gateway import PaymentGatewayUnavailable
 from billing.reactions import GROUP
@@ -155,6 +156,20 @@ def test_a_return_after_a_refunded_cancel_refunds_nothing_more():
     handled(append("OrderCancelled", order_cancelled()))
     handled(returned())
     assert [e.event_type for e in payment_events()] == ["PaymentCaptured", "PaymentRefunded"]
+
+
+def test_the_reactions_take_the_dependencies_a_test_hands_in():
+    """The bootstrap builds the provider; a test gives the reactions one of its own."""
+
+    class Down:
+        def charge(self, **_: object) -> None:
+            raise PaymentGatewayUnavailable("the test's provider is down")
+
+    built = bootstrap.build()
+    reactions = GROUP.handler.using(lambda: bootstrap.Dependencies(built.payments, Down(), built.store))
+    with pytest.raises(PaymentGatewayUnavailable, match="the test's provider"), transaction.atomic():
+        reactions(append("OrderPlaced", order_placed()))
+    assert payment_events() == []
 
 
 def test_an_unreadable_order_placed_is_a_permanent_failure():
