@@ -3,10 +3,11 @@
 import re
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from eventstore import projections
+from eventstore import components, consumers, projections
 from eventstore.store import ANY, EventStore, NewEvent
 from orders.models import OrderSummary, SalesByDay
 from tests.flows import cancel, placed, web_order
@@ -63,7 +64,7 @@ def test_the_processing_page_shows_every_group_and_projector_with_its_lag(admin_
     placed("A-1")  # projections do not run on commit here: sales_by_day lags by one event
     EventStore().append("order-A-9", [NewEvent("OrderCancelled", {"order_id": "A-9", "reason": "x"})], ANY)
     page = admin_client.get("/admin/eventstore/projectorstate/").content.decode()
-    for name in ("orders", "billing", "shipping", *(p.name for p in projections.registered())):
+    for name in (*(g.name for g in consumers.registered()), *(p.name for p in projections.registered())):
         assert f"<td>{name}</td>" in page
     row = re.search(r"<td>sales_by_day</td>\s*<td>[^<]*</td>\s*<td>(\d+)</td>", page)
     assert row is not None and row.group(1) == "1"
@@ -98,3 +99,11 @@ def test_staff_who_may_only_view_see_the_processing_page_without_actions():
 def test_anonymous_users_are_sent_to_log_in(path):
     answer = Client().get(path)
     assert answer.status_code == 302 and answer["Location"].startswith("/admin/login/")
+
+
+def test_every_components_read_models_are_in_the_admin():
+    """Installing a component puts its read models in the admin: Django's autodiscovery finds its
+    admin module; nothing lists them by hand."""
+    models = [model for c in components.installed() for p in c.projectors() for model in p.models]
+    assert {m._meta.app_label for m in models} >= {"orders", "billing", "shipping", "returns"}
+    assert [m for m in models if not admin.site.is_registered(m)] == []
