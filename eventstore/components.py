@@ -14,7 +14,9 @@ registered, and it joins the list below, from which the rest is read::
 - An order's story: the stream categories each installed component writes an order's events to
   (`order_streams()`), read by the admin's order page and the webhooks.
 
-The mechanics import no component: this module imports a component's modules by its name only.
+The groups and projectors go to the one registry (`eventstore.registry.Registry`, one instance for
+each kind). The mechanics import no component: this module imports a component's modules by its
+name only.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def flaky(monkeypatch):
     def make(failures: int = 0, *, permanent: bool = False, max_retries: int = 5) -> Flaky:
         handler = Flaky(failures, permanent=permanent)
         group = ConsumerGroup(name="audit", queue="default", handler=handler, max_retries=max_retries)
-        monkeypatch.setattr(groups, "_groups", {"audit": group})  # the components' groups stay out
+        monkeypatch.setattr(groups._groups, "_by_name", {"audit": group})  # the components' groups stay out
         return handler
 
     return make

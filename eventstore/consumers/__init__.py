@@ -51,7 +51,7 @@ from eventstore.consumers.handling import deliver, handle, replay_parked, skip_p
 from eventstore.consumers.partitions import Drained, drain, partition_of, pending_partitions
 from eventstore.consumers.reactions import Reactions, reacting
 from eventstore.consumers.status import GroupStatus, status
-from eventstore.consumers.transport import request_drain, send, send_after_commit, sweep
+from eventstore.consumers.transport import redeliver_parked, request_drain, send, send_after_commit, sweep
 
 __all__ = [
     "ConsumerGroup",
@@ -69,6 +69,7 @@ __all__ = [
     "partition_of",
     "pending_partitions",
     "reacting",
+    "redeliver_parked",
     "register",
     "registered",
     "replay_parked",

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from eventstore.registry import Registry
 from eventstore.store import Appended, RecordedEvent
 
 
@@ -84,31 +85,20 @@ class ConsumerGroup:
         return self.selector is None or self.selector(event)
 
 
-_groups: dict[str, ConsumerGroup] = {}
-
-
-def register(group_: ConsumerGroup) -> None:
-    """Declare a group (from an AppConfig.ready). Registering the same name twice is an error."""
-    if _groups.get(group_.name, group_) is not group_:
-        raise ValueError(f"A consumer group named {group_.name!r} is already registered.")
-    _groups[group_.name] = group_
-
-
-def registered() -> list[ConsumerGroup]:
-    return list(_groups.values())
+_groups: Registry[ConsumerGroup] = Registry("consumer group")
+#: Declare a group (from an AppConfig.ready); the same name twice is an error.
+register = _groups.register
+unregister = _groups.unregister
+registered = _groups.registered
 
 
 def takers(event: RecordedEvent | Appended) -> list[ConsumerGroup]:
     """The registered groups that take the event: it matches their filters and their selector."""
     return [
         g
-        for g in _groups.values()
+        for g in _groups.registered()
         if g.matches(category=event.category, event_type=event.event_type) and g.accepts(event)
     ]
 
 
-def group(name: str) -> ConsumerGroup:
-    try:
-        return _groups[name]
-    except KeyError:
-        raise LookupError(f"No consumer group named {name!r}.") from None
+group = _groups.get

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import psycopg
 from django.db import connections, models, router
 
+from eventstore.registry import Registry
 from eventstore.store import RecordedEvent
 
 
@@ -176,29 +177,14 @@ def _converter(field: models.Field, connection) -> Callable[[Any], Any] | None:
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-_projectors: dict[str, Projector] = {}
-
-
-def register(projector: Projector) -> None:
-    """Declare a projector (from an AppConfig.ready). Registering the same name twice is an error."""
-    if _projectors.get(projector.name, projector) is not projector:
-        raise ValueError(f"A projector named {projector.name!r} is already registered.")
-    _projectors[projector.name] = projector
-
-
-def registered() -> list[Projector]:
-    return list(_projectors.values())
-
-
-def projector(name: str) -> Projector:
-    try:
-        return _projectors[name]
-    except KeyError:
-        known = ", ".join(sorted(_projectors)) or "none"
-        raise LookupError(f"No projector named {name!r} (known: {known}).") from None
+_projectors: Registry[Projector] = Registry("projector")
+#: Declare a projector (from an AppConfig.ready); the same name twice is an error.
+register = _projectors.register
+registered = _projectors.registered
+projector = _projectors.get
 
 
 def matching(event_types: Iterable[str]) -> list[Projector]:
     """The projectors that handle any of these event types."""
     wanted = set(event_types)
-    return [p for p in _projectors.values() if wanted.intersection(p.event_types)]
+    return [p for p in _projectors.registered() if wanted.intersection(p.event_types)]
