@@ -41,6 +41,11 @@ def request_shipment_from_placed_order(order_id: str, *, shipping_address: dict,
     )
 
 
+def order_id_of(data: dict[str, Any]) -> str:
+    """The order of another component's event about one (PaymentCaptured)."""
+    return data["order_id"]
+
+
 def cancel_shipment_from_order_cancelled(data: dict[str, Any]) -> CancelShipment:
     """OrderCancelled: {"order_id", "reason"}."""
     return CancelShipment(order_id=data["order_id"], reason=data["reason"])

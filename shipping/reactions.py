@@ -31,7 +31,7 @@ def on_order_placed(event: RecordedEvent, deps: Dependencies) -> None:
 
 
 def on_payment_captured(event: RecordedEvent, deps: Dependencies) -> None:
-    order_id = event.data["order_id"]
+    order_id = adapters.order_id_of(event.data)
     placed = PlacedOrder.objects.filter(order_id=order_id).first()
     if placed is None:
         # Competing consumers may take the capture before the OrderPlaced it follows.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.apps import apps
 
-from eventstore import components
+from eventstore import components, consumers
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Every app of the project's own (the installed apps whose code is in this repository).
@@ -16,6 +16,10 @@ COMPONENTS = [component.name for component in components.installed()]
 # Modules of the mechanics that domain code builds on, and the published language the components
 # share (contracts/: the order's status); they are held to the same rule.
 PURE_MECHANICS = {"eventstore.aggregate", "eventstore.codec", "eventstore", "contracts", "contracts.order_status"}
+
+
+#: The modules every component has (docs/design.md section 9).
+SHAPE = ("domain.py", "adapters.py", "bootstrap.py", "service.py", "reactions.py")
 
 
 def domain_modules() -> list[Path]:
@@ -77,12 +81,22 @@ def imported_modules(path: Path) -> list[str]:
     return names
 
 
-def test_the_components_are_found_from_the_installed_apps_and_each_has_a_domain_module():
-    assert {"orders", "billing", "shipping", "webhooks"} <= set(COMPONENTS)
+def test_the_components_are_found_from_the_installed_apps_and_each_has_the_one_shape():
+    assert {"orders", "billing", "shipping", "webhooks", "returns"} <= set(COMPONENTS)
     assert {"eventstore", "shopsite", *COMPONENTS} <= set(APPS)
     modules = domain_modules()
     for component in COMPONENTS:
         assert ROOT / component / "domain.py" in modules, f"{component} has no domain module"
+        missing = [m for m in SHAPE if not (ROOT / component / m).exists()]
+        assert not missing, f"{component} lacks {missing} (docs/design.md section 9)"
+
+
+def test_every_group_is_one_table_of_reactions_given_its_components_dependencies():
+    for component in components.installed():
+        for group in component.consumer_groups:
+            assert isinstance(group.handler, consumers.Reactions), group.name
+            assert set(group.event_types) == set(group.handler.table), group.name
+            assert group.handler.dependencies.__module__ == f"{component.name}.bootstrap", group.name
 
 
 def test_no_component_imports_another_and_the_mechanics_import_no_component():

@@ -13,16 +13,17 @@ from contracts.order_status import STATUS_EVENT_TYPES
 from eventstore import components, consumers
 from eventstore.store import RecordedEvent
 
-from . import bootstrap, service, transport
+from . import adapters, bootstrap, service, transport
 from .bootstrap import Dependencies
 from .domain import MESSAGE_KIND_OF, ORDER_PLACED, status_change
 from .models import KnownOrder
 
 
 def on_order_status_event(event: RecordedEvent, deps: Dependencies) -> None:
-    order_id = event.data["order_id"]
+    about = adapters.order_event(event.data)
+    order_id = about.order_id
     known = KnownOrder.objects.filter(order_id=order_id).first()
-    partner = known.partner if known is not None else event.data.get("partner") or ""
+    partner = known.partner if known is not None else about.partner
     endpoints = service.active_endpoints(partner)
     # The order's earlier events first, when something may be sent, or when its placing may still be
     # in hand. A known order of a partner with no endpoint needs no wait: its status comes out the
@@ -51,15 +52,15 @@ def on_order_status_event(event: RecordedEvent, deps: Dependencies) -> None:
 
 
 def on_message_outcome(event: RecordedEvent, deps: Dependencies) -> None:
-    message_id = event.data["message_id"]
+    outcome = adapters.message_outcome(event.data)
     service.write_deliveries(
         event,
-        partner=event.data.get("partner") or "",
+        partner=outcome.partner,
         kind=MESSAGE_KIND_OF[event.event_type],
-        subject=f"message:{message_id}",
-        data=dict(event.data),
-        order_id=event.data.get("order_id") or "",
-        message_id=message_id,
+        subject=f"message:{outcome.message_id}",
+        data=outcome.data,
+        order_id=outcome.order_id,
+        message_id=outcome.message_id,
     )
 
 
