@@ -6,7 +6,9 @@ they were committed, by one runner at a time, while other flows go to other part
 workers. A runner leases its partition (a row, so it works on SQLite too), handles every unsettled
 event of it after the partition's checkpoint whose backoff is over, and moves the checkpoint past
 the run of settled events at the front. Nothing is claimed per event: the tracking rows say what
-is done.
+is done. A message in backoff does not hold up those behind it: they are handled meanwhile, and it
+is tried again once its backoff is over (a handler that must see an earlier message first says so
+with `Waiting`).
 """
 
 from __future__ import annotations
