@@ -5,7 +5,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from eventstore import consumers
-from eventstore.consumers.transport import redeliver_parked
+from eventstore.management import named
 
 
 class Command(BaseCommand):
@@ -27,23 +27,16 @@ class Command(BaseCommand):
         elif action == "sweep":
             self.stdout.write(f"Sent {consumers.sweep()} messages.")
         elif action == "replay-parked":
-            group = self._group(options["group"])
-            replayed = redeliver_parked(group)
+            group = named(consumers.group, options["group"])
+            replayed = consumers.redeliver_parked(group)
             self.stdout.write(f"Replayed {len(replayed)} parked messages of {group.name}.")
         else:
-            group = self._group(options["group"])
+            group = named(consumers.group, options["group"])
             try:
                 consumers.skip_parked(group, options["event_id"])
             except LookupError as missing:
                 raise CommandError(str(missing)) from None
             self.stdout.write(f"Skipped {options['event_id']} in {group.name}.")
-
-    def _group(self, name: str) -> consumers.ConsumerGroup:
-        try:
-            return consumers.group(name)
-        except LookupError as missing:
-            known = ", ".join(g.name for g in consumers.registered())
-            raise CommandError(f"{missing} Known groups: {known}.") from None
 
     def _status(self) -> None:
         self.stdout.write(

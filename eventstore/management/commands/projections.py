@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from eventstore import projections
+from eventstore.management import named
 from eventstore.models import Event
 
 
@@ -23,7 +24,9 @@ class Command(BaseCommand):
             return
         if options["all"] == bool(options["names"]):
             raise CommandError("Name the projectors to rebuild, or give --all.")
-        chosen = projections.registered() if options["all"] else [self._projector(n) for n in options["names"]]
+        chosen = (
+            projections.registered() if options["all"] else [named(projections.projector, n) for n in options["names"]]
+        )
         # One pass over the log for all of them: each event is read once, whoever needs it.
         total = Event.objects.filter(event_type__in={t for p in chosen for t in p.event_types}).count()
         names = ", ".join(p.name for p in chosen)
@@ -33,12 +36,6 @@ class Command(BaseCommand):
             except (projections.RebuildRunning, projections.ProjectorBusy) as refused:
                 raise CommandError(str(refused)) from None
         self.stdout.write(f"Rebuilt {names} from {bar.n:,} events.")
-
-    def _projector(self, name: str) -> projections.Projector:
-        try:
-            return projections.projector(name)
-        except LookupError as missing:
-            raise CommandError(str(missing)) from None
 
     def _status(self) -> None:
         self.stdout.write(f"{'projector':<18} {'checkpoint':<22} {'lag':>8} {'lag s':>8}  runner")
