@@ -13,7 +13,7 @@ handling, the parking or the staff's replay or skip:
 
 The gateway records `MessageUnroutable` when no group takes a message it stores. Each carries the
 message's correlation id, so an order's story shows its messages' outcomes. The outcomes read
-model (`shopsite.outcomes`) and the webhooks follow these events.
+model (`gateway.projections`) and the webhooks follow these events.
 """
 
 from __future__ import annotations

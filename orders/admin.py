@@ -23,9 +23,9 @@ from eventstore import components
 from eventstore.admin.toolkit import ReadModelAdmin, event_list_link, pretty_json
 from eventstore.models import Event
 from eventstore.outcomes import MESSAGE_TYPE
-from shopsite.gateway import GatewayError, IdempotencyKeyReused
-from shopsite.one_time_keys import OneTimeKeyField
-from shopsite.staff import send_staff_cancel
+from gateway.one_time_keys import OneTimeKeyField
+from gateway.service import GatewayError, IdempotencyKeyReused
+from gateway.staff import send_staff_cancel
 
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
 

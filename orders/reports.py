@@ -1,7 +1,7 @@
 """Staff report generators over the orders read models (never the events).
 
 Each takes the report's date range as aware datetimes `[start, end)` (or the days in it) and
-returns plain rows: the pages, the charts and the CSV exports in `shopsite.reports` format them.
+returns plain rows: the pages, the charts and the CSV exports in `readside.reports` format them.
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
+"""The admin's wiring: Django's and django-axes' own admins restricted to filter lookups, as ours are."""
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.models import Group, User
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
-from rest_framework_api_key.admin import APIKeyModelAdmin
-from rest_framework_api_key.models import APIKey
 
-from eventstore.admin.processing import ProcessingAdmin
-from eventstore.admin.toolkit import FilterLookupsOnly, ReadModelAdmin, event_list_link
-from eventstore.models import ProjectorState
-from shopsite.models import MessageOutcome, Partner, PartnerAPIKey, Product
-
-# The library's own key model is unused: partners' keys are PartnerAPIKey.
-admin.site.unregister(APIKey)
+from eventstore.admin.toolkit import FilterLookupsOnly
 
 # Django's and django-axes' own admins take any lookup on any column from the query string too
 # (`/admin/auth/user/?email__regex=(` is a server error): the same restriction as ours.
@@ -22,87 +12,3 @@ for _model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
     _their_admin = type(admin.site._registry[_model])
     admin.site.unregister(_model)
     admin.site.register(_model, type(_their_admin.__name__, (FilterLookupsOnly, _their_admin), {}))
-
-
-@admin.register(Product)
-class ProductAdmin(FilterLookupsOnly, admin.ModelAdmin):
-    list_display = ["sku", "name", "unit_price", "currency", "active"]
-    list_filter = ["active", "currency"]
-    search_fields = ["sku", "name"]
-
-
-class PartnerAPIKeyInline(admin.TabularInline):
-    model = PartnerAPIKey
-    fields = ["prefix", "name", "created", "expiry_date", "revoked"]
-    readonly_fields = ["prefix", "name", "created", "expiry_date", "revoked"]
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # keys are made on the key page, which shows the new key once
-
-
-@admin.register(Partner)
-class PartnerAdmin(FilterLookupsOnly, admin.ModelAdmin):
-    list_display = ["name", "allowed_sources", "rate_limit_per_minute", "active", "created_at"]
-    list_filter = ["active"]
-    search_fields = ["name"]
-    inlines = [PartnerAPIKeyInline]
-
-
-@admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(FilterLookupsOnly, APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "partner"]
-    list_filter = ["revoked", "partner"]
-    list_select_related = ["partner"]
-    search_fields = ["name", "prefix", "partner__name"]
-    actions = ["revoke"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # revoke instead: a revoked key stays on record
-
-    @admin.action(description="Revoke the selected keys (cannot be undone)")
-    def revoke(self, request, queryset):
-        revoked = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, f"Revoked {revoked} keys.", messages.SUCCESS)
-
-
-@admin.register(MessageOutcome)
-class MessageOutcomeAdmin(ReadModelAdmin):
-    """What became of each message: staff find the unroutable, rejected and parked ones here."""
-
-    list_display = ("message_id", "status", "applies", "source", "partner", "order_id", "received_at")
-    list_filter = ("status", "applies", "partner")
-    search_fields = ("message_id__exact", "order_id__exact")
-    search_help_text = "An exact message id or order id."
-    ordering = ("-received_at",)
-    date_hierarchy = "received_at"
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "by_component", "events"]
-
-    @admin.display(description="by component")
-    def by_component(self, outcome: MessageOutcome) -> SafeString:
-        return format_html_join(
-            "",
-            "<p><strong>{}</strong>: {} {} {}</p>",
-            ((c["name"], c["status"], c["at"] or "", c["reason"] or "") for c in outcome.components),
-        )
-
-    @admin.display(description="events")
-    def events(self, outcome: MessageOutcome) -> SafeString:
-        return event_list_link("The message and its flow in the event log", correlation_id=str(outcome.message_id))
-
-
-class ProcessingWithUnroutableAdmin(ProcessingAdmin):
-    """The processing page, with the messages no component takes beside the parked ones."""
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        url = reverse("admin:shopsite_messageoutcome_changelist") + "?status__exact=unroutable"
-        unroutable = {"unroutable": MessageOutcome.objects.filter(status="unroutable").count(), "unroutable_url": url}
-        return super().changelist_view(request, {**unroutable, **(extra_context or {})})
-
-
-admin.site.unregister(ProjectorState)
-admin.site.register(ProjectorState, ProcessingWithUnroutableAdmin)

@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "axes",
     "eventstore",
     "shopsite",
+    "gateway",
+    "readside",
     "orders",
     "billing",
     "shipping",
@@ -208,7 +210,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # component's own tasks (the webhooks' sender) to its group's.
 CELERY_TASK_ROUTES = ["eventstore.components.route"]
 CELERY_BEAT_SCHEDULE = {
-    "forget-old-idempotency-keys": {"task": "shopsite.tasks.forget_old_idempotency_keys", "schedule": 3600},
+    "forget-old-idempotency-keys": {"task": "gateway.tasks.forget_old_idempotency_keys", "schedule": 3600},
     "sweep-consumer-groups": {
         "task": "eventstore.tasks.sweep_consumer_groups",
         "schedule": env.float("CONSUMER_SWEEP_SECONDS", default=1.0),
@@ -295,10 +297,10 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("IDEMPOTENCY_KEY_TTL_HOURS", defau
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["shopsite.api.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "shopsite.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "gateway.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -1,10 +1,8 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from shopsite.api.messages import MessageOutcomeView
-from shopsite.api.views import ShopInputView
 from shopsite.health import healthz
 from shopsite.observability.metrics import metrics
 
@@ -15,12 +13,10 @@ api_docs = csp_update({"img-src": ["data:"]})(
 )
 
 urlpatterns = [
-    path("", include("shopsite.storefront.urls")),
-    path("reports/", include("shopsite.reports.urls")),
-    path("api/v1/", include("shopsite.api.read_urls")),
-    path("shop/api/v1", ShopInputView.as_view(), name="shop-input"),
-    # Any text after messages/, so that a malformed id gets the API's JSON 404, not Django's page.
-    re_path(r"^shop/api/v1/messages/(?P<message_id>[\s\S]+)$", MessageOutcomeView.as_view(), name="message-outcome"),
+    path("", include("readside.storefront.urls")),
+    path("reports/", include("readside.reports.urls")),
+    path("api/v1/", include("readside.api.urls")),
+    path("", include("gateway.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),

@@ -24,7 +24,7 @@ def _fresh_rate_limits():
     """Rate counts and a process's leases of them are keyed by partner id, which a flushed database gives again."""
     from django.core.cache import cache
 
-    from shopsite.api.throttling import leases
+    from gateway.api.throttling import leases
 
     cache.clear()
     leases.clear()

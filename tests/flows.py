@@ -114,8 +114,8 @@ def orders_and_charges(order_id: str) -> tuple[int, int, int, int]:
     """How many input messages, OrderPlaced events (in the whole log), PaymentCaptured events of
     the order, and order summaries the store holds: (1, 1, 1, 1) for one order charged once."""
     from eventstore.models import Event
+    from gateway.service import INPUT_STREAM
     from orders.models import OrderSummary
-    from shopsite.gateway import INPUT_STREAM
 
     store = EventStore()
     return (

@@ -1,6 +1,6 @@
 """A new partner and its API key, as `manage.py create_partner` makes them, for tests that post."""
 
-from shopsite.models import Partner, PartnerAPIKey
+from gateway.models import Partner, PartnerAPIKey
 
 #: Every source a partner of the tests may post.
 ALL_SOURCES = ("web", "marketplace", "warehouse")

@@ -16,10 +16,10 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from eventstore.store import EventStore, RecordedEvent
+from gateway.models import Partner
+from gateway.staff import STAFF_PARTNER
 from orders.domain import DISPATCHED_REASON
 from orders.models import DispatchedOrder, OrderSummary
-from shopsite.models import Partner
-from shopsite.staff import STAFF_PARTNER
 from tests.browser import assert_requests_stay_on_site, processed, screenshots
 from tests.flows import dispatched, streams, web_order
 from tests.waiting import wait_until

@@ -83,7 +83,7 @@ def imported_modules(path: Path) -> list[str]:
 
 def test_the_components_are_found_from_the_installed_apps_and_each_has_the_one_shape():
     assert {"orders", "billing", "shipping", "webhooks", "returns"} <= set(COMPONENTS)
-    assert {"eventstore", "shopsite", *COMPONENTS} <= set(APPS)
+    assert {"eventstore", "shopsite", "gateway", "readside", *COMPONENTS} <= set(APPS)
     modules = domain_modules()
     for component in COMPONENTS:
         assert ROOT / component / "domain.py" in modules, f"{component} has no domain module"
@@ -97,6 +97,18 @@ def test_every_group_is_one_table_of_reactions_given_its_components_dependencies
             assert isinstance(group.handler, consumers.Reactions), group.name
             assert set(group.event_types) == set(group.handler.table), group.name
             assert group.handler.dependencies.__module__ == f"{component.name}.bootstrap", group.name
+
+
+def test_the_data_input_and_the_components_import_nothing_of_the_read_side():
+    """The three steps (docs/design.md 1): the gateway stores what comes in and the components
+    process it, whatever pages read the outcome; the read side may use both, not the other way."""
+    crossings = {}
+    for app in ["gateway", "eventstore", *COMPONENTS]:
+        for path in (ROOT / app).rglob("*.py"):
+            found = [n for n in imported_modules(path) if n.split(".")[0] == "readside"]
+            if found:
+                crossings[str(path.relative_to(ROOT))] = found
+    assert crossings == {}
 
 
 def test_no_component_imports_another_and_the_mechanics_import_no_component():

@@ -17,11 +17,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eventstore.store import ANY, EventStore, NewEvent
-from shopsite.api import throttling
-from shopsite.api.authentication import recently_verified
-from shopsite.api.throttling import PartnerRateThrottle, RateLeases, lease_size
-from shopsite.gateway import INPUT_STREAM, forget_idempotency_keys, receive_message
-from shopsite.models import IdempotencyRecord, Partner, PartnerAPIKey
+from gateway.api import throttling
+from gateway.api.authentication import recently_verified
+from gateway.api.throttling import PartnerRateThrottle, RateLeases, lease_size
+from gateway.models import IdempotencyRecord, Partner, PartnerAPIKey
+from gateway.service import INPUT_STREAM, forget_idempotency_keys, receive_message
 from tests.threads import TIMEOUT, in_threads
 from tests.waiting import settled_log, wait_until
 
@@ -653,7 +653,7 @@ def test_create_partner_needs_sources_for_a_new_partner(db):
 def test_a_key_revoked_in_the_admin_is_refused(key, admin_client):
     api_key = PartnerAPIKey.objects.get()
     response = admin_client.post(
-        "/admin/shopsite/partnerapikey/", {"action": "revoke", "_selected_action": [api_key.pk]}, follow=True
+        "/admin/gateway/partnerapikey/", {"action": "revoke", "_selected_action": [api_key.pk]}, follow=True
     )
     assert response.status_code == 200
     assert PartnerAPIKey.objects.get().revoked
@@ -691,7 +691,7 @@ def test_the_key_cache_keeps_only_keys_that_verified(key, settings):
 
 def test_a_key_made_in_the_admin_is_shown_once_and_works(partner, admin_client):
     response = admin_client.post(
-        "/admin/shopsite/partnerapikey/add/", {"name": "from-admin", "partner": partner.pk}, follow=True
+        "/admin/gateway/partnerapikey/add/", {"name": "from-admin", "partner": partner.pk}, follow=True
     )
     assert response.status_code == 200
     [message] = [str(m) for m in response.context["messages"] if "is: " in str(m)]
@@ -701,6 +701,6 @@ def test_a_key_made_in_the_admin_is_shown_once_and_works(partner, admin_client):
 
 def test_the_partner_admin_pages_render(key, admin_client):
     partner = Partner.objects.get()
-    for url in ["/admin/shopsite/partner/", f"/admin/shopsite/partner/{partner.pk}/change/"]:
+    for url in ["/admin/gateway/partner/", f"/admin/gateway/partner/{partner.pk}/change/"]:
         assert admin_client.get(url).status_code == 200
-    assert admin_client.get("/admin/shopsite/partnerapikey/").status_code == 200
+    assert admin_client.get("/admin/gateway/partnerapikey/").status_code == 200

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from shopsite.api.errors import STORE_DOWN
-from shopsite.gateway import INPUT_STREAM
-from shopsite.models import IdempotencyRecord
+from gateway.api.errors import STORE_DOWN
+from gateway.models import IdempotencyRecord
+from gateway.service import INPUT_STREAM
 from tests.partners import new_partner_key
 from tests.serving import Answer, TcpProxy, http, manage, serve, session_database_url, site_environment
 

@@ -13,7 +13,7 @@ from eventstore.consumers import ConsumerGroup, Processed
 from eventstore.models import ParkedMessage
 from eventstore.projections import projector, rebuild
 from eventstore.store import EventStore
-from shopsite.models import MessageOutcome
+from gateway.models import MessageOutcome
 from tests.flows import cancel, dispatched, read_model_tables, web_order
 from tests.partners import new_partner_key
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def acme(post):
     """Partner acme's posts (the conftest `post`, processed in-process) and a client reading with its key."""
-    from shopsite.models import PartnerAPIKey
+    from gateway.models import PartnerAPIKey
 
     [key_row] = PartnerAPIKey.objects.filter(partner__name="acme")
     # The conftest made acme's key; reading needs the secret, so acme gets a second key to read with.
@@ -219,10 +219,10 @@ def test_staff_find_unroutable_messages_in_the_admin_beside_the_parked_ones(acme
     staff.force_login(get_user_model().objects.create_superuser("boss", password="x"))
     processing = staff.get("/admin/eventstore/projectorstate/").content.decode()
     assert "Unroutable messages" in processing and "?status__exact=unroutable" in processing
-    listed = staff.get("/admin/shopsite/messageoutcome/?status__exact=unroutable")
+    listed = staff.get("/admin/gateway/messageoutcome/?status__exact=unroutable")
     assert listed.status_code == 200
     assert unroutable in listed.content.decode() and processed not in listed.content.decode()
-    page = staff.get(f"/admin/shopsite/messageoutcome/{processed}/change/")
+    page = staff.get(f"/admin/gateway/messageoutcome/{processed}/change/")
     assert page.status_code == 200 and "orders" in page.content.decode()
 
 

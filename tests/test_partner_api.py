@@ -22,8 +22,8 @@ from eventstore import store as store_module
 from eventstore.projections import projector, run
 from eventstore.projections import sweep as sweep_projections
 from eventstore.store import NO_STREAM, EventStore, NewEvent
+from gateway.models import Partner
 from orders.models import OrderSummary
-from shopsite.models import Partner
 from tests.flows import dispatched, web_order
 from tests.partners import new_partner_key
 from tests.waiting import wait_until
@@ -455,8 +455,8 @@ def test_every_answer_of_the_read_api_keeps_to_its_schema(flowing, acme, globex,
 def test_a_read_while_the_store_is_unreachable_answers_503_saying_to_try_again(acme, monkeypatch):
     from django.db import OperationalError
 
-    from shopsite.api import orders as read_api
-    from shopsite.api.errors import STORE_DOWN_FOR_READS
+    from gateway.api.errors import STORE_DOWN_FOR_READS
+    from readside.api import orders as read_api
 
     def unreachable(viewer):
         raise OperationalError("connection refused")

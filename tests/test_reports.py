@@ -13,11 +13,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from gateway.models import Partner
+from gateway.service import receive_message
 from orders import reports as orders_reports
 from orders.models import OrderSummary
-from shopsite.gateway import receive_message
-from shopsite.models import Partner
-from shopsite.reports.charts import Bar, bar_chart
+from readside.reports.charts import Bar, bar_chart
 from tests.flows import cancel, dispatched, marketplace_order, web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,11 +12,11 @@ from django.test import Client
 from eventstore.models import ParkedMessage
 from eventstore.projections import projector, run
 from eventstore.store import EventStore
+from gateway.models import MessageOutcome, Partner, PartnerAPIKey
 from orders.models import OrderSummary
 from orders.reports import orders_by_status
 from returns.domain import ALREADY_RETURNED_REASON, NOT_DELIVERED_REASON
 from returns.models import ReturnRow
-from shopsite.models import MessageOutcome, Partner, PartnerAPIKey
 from tests.flows import dispatched, web_order
 from tests.partners import new_partner_key
 from tests.waiting import wait_until

@@ -9,10 +9,10 @@ from django.core.management.base import CommandError
 
 from billing.models import PaymentLedgerEntry
 from eventstore.store import EventStore
+from gateway.models import Partner
+from gateway.service import INPUT_STREAM, receive_message
 from orders.models import OrderSummary, ProductSales, SalesByDay
 from shipping.models import ShipmentBoardRow
-from shopsite.gateway import INPUT_STREAM, receive_message
-from shopsite.models import Partner
 from tests.flows import web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)

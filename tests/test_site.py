@@ -12,9 +12,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from eventstore import components, consumers
+from readside.models import Product
 from shopsite.celery import app as celery_app
 from shopsite.celery import serve_every_components_queue
-from shopsite.models import Product
 
 ROOT = Path(__file__).resolve().parent.parent
 

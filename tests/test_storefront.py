@@ -31,14 +31,15 @@ from django.test import Client
 from billing.payment_gateway import FakePaymentGateway, PaymentGatewayUnavailable
 from eventstore import background
 from eventstore.store import EventStore
+from gateway.models import IdempotencyRecord, Partner
+from gateway.one_time_keys import is_key
+from gateway.service import INPUT_STREAM, receive_message
 from orders.models import OrderSummary
-from shopsite.gateway import INPUT_STREAM, receive_message
-from shopsite.models import IdempotencyRecord, Partner, Product
-from shopsite.one_time_keys import is_key
-from shopsite.storefront.catalog import CatalogItem
-from shopsite.storefront.forms import NO_LINES, ORDER_KEY_NOT_VALID
-from shopsite.storefront.order_status import is_settled
-from shopsite.storefront.ordering import (
+from readside.models import Product
+from readside.storefront.catalog import CatalogItem
+from readside.storefront.forms import NO_LINES, ORDER_KEY_NOT_VALID
+from readside.storefront.order_status import is_settled
+from readside.storefront.ordering import (
     ORDER_ID_NAMESPACE,
     MixedCurrencies,
     OrderRequest,
@@ -46,7 +47,7 @@ from shopsite.storefront.ordering import (
     ShippingAddress,
     web_order_message,
 )
-from shopsite.storefront.views import STORE_DOWN
+from readside.storefront.views import STORE_DOWN
 from tests.browser import processed
 from tests.flows import dispatched, orders_and_charges, web_order
 from tests.serving import Answer, http, manage, serve, site_environment

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from shopsite.models import Partner
+from gateway.models import Partner
 from tests.webhook_receivers import Receiver, queued
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.sending import Sent, send_due
@@ -167,7 +167,7 @@ def test_the_webhook_and_outcome_pages_in_chromium_fit_a_laptop_and_a_phone(hist
     page.goto(f"{site_url}{DELIVERIES}{history['delivered'].pk}/change/")
     expect(page.locator("body")).to_contain_text("Answered 500.")
     screenshots(page, "admin-webhook-delivery")
-    page.goto(f"{site_url}/admin/shopsite/messageoutcome/")
+    page.goto(f"{site_url}/admin/gateway/messageoutcome/")
     expect(page.locator("#changelist-filter")).to_contain_text("By status")
     screenshots(page, "admin-message-outcomes")
     assert page_errors == []

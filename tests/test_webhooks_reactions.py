@@ -10,7 +10,7 @@ from eventstore import consumers, outcomes
 from eventstore.consumers import deliver
 from eventstore.models import Delivery, ParkedMessage
 from eventstore.store import ANY, EventStore, NewEvent, RecordedEvent
-from shopsite.models import Partner
+from gateway.models import Partner
 from tests.flows import placed
 from webhooks.models import KnownOrder, WebhookDelivery, WebhookEndpoint
 from webhooks.reactions import GROUP

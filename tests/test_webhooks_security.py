@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from shopsite.models import Partner, PartnerAPIKey
+from gateway.models import Partner, PartnerAPIKey
 from tests.webhook_receivers import REDIRECT, Receiver, documented_signature_check, queued
 from webhooks import addresses
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint

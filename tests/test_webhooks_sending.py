@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from eventstore import background, components, consumers
+from gateway.models import Partner
+from gateway.service import receive_message
 from shopsite.celery import app
-from shopsite.gateway import receive_message
-from shopsite.models import Partner
 from tests.flows import web_order
 from tests.threads import TIMEOUT
 from tests.waiting import wait_until

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 import pytest
 
 from eventstore.store import EventStore
-from shopsite.models import Partner
+from gateway.models import Partner
 from tests.flows import web_order
 from tests.partners import new_partner_key
 from tests.services import redis_server

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from shopsite.models import Partner
+from gateway.models import Partner
 
 from . import addresses
 from .domain import KINDS, UnknownKind, checked_kinds

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from eventstore.store import RecordedEvent
-from shopsite.models import Partner
+from gateway.models import Partner
 
 from . import transport
 from .domain import wants

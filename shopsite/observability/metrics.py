@@ -53,7 +53,7 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from eventstore import consumers, projections
-        from shopsite.models import MessageOutcome
+        from gateway.models import MessageOutcome
 
         up = GaugeMetricFamily("shop_store_up", "1 if the event store's figures could be read at this scrape, else 0.")
         try:

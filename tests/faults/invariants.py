@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from eventstore import consumers, projections
 from eventstore.models import ParkedMessage
 from eventstore.store import EventStore
+from gateway.service import INPUT_STREAM
 from orders.models import OrderSummary
-from shopsite.gateway import INPUT_STREAM
 from tests.flows import read_model_tables, shows_what_the_rules_give, streams
 from tests.waiting import wait_until
 

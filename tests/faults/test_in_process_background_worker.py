@@ -18,9 +18,9 @@ from django.db import connections
 from eventstore import background
 from eventstore.consumers import transport as consumer_transport
 from eventstore.projections import transport as projection_transport
+from gateway.models import Partner
+from gateway.service import receive_message
 from orders.models import OrderSummary
-from shopsite.gateway import receive_message
-from shopsite.models import Partner
 from tests.browser import processed
 from tests.flows import streams, web_order
 from tests.serving import manage, session_database_url, site_environment

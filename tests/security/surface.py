@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventstore.models import Event
+from gateway.models import IdempotencyRecord
+from gateway.service import INPUT_STREAM
 from orders.models import OrderSummary
-from shopsite.gateway import INPUT_STREAM
-from shopsite.models import IdempotencyRecord
 from tests.browser import processed
 from tests.serving import Answer, Site, serve, session_database_url, site_environment
 

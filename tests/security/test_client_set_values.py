@@ -21,9 +21,9 @@ from django.test import Client
 
 from eventstore.models import Event, ParkedMessage
 from eventstore.projections import registered, status
+from gateway.one_time_keys import new_key
 from orders.models import CustomerOrders, OrderSummary, ProductSales
 from shipping.models import ShipmentBoardRow
-from shopsite.one_time_keys import new_key
 from tests.browser import processed
 from tests.flows import dispatched, streams, web_order
 from tests.partners import new_partner_key

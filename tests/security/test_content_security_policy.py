@@ -95,8 +95,8 @@ def test_every_page_of_the_site_works_in_chromium_with_no_violation(
         (f"/admin/orders/ordersummary/{order_id}/change/", "PaymentCaptured"),
         ("/admin/eventstore/projectorstate/", "Projectors"),
         ("/admin/eventstore/parkedmessage/", "parked"),
-        ("/admin/shopsite/partner/add/", "Add partner"),
-        ("/admin/shopsite/product/", "TEE-RED-M"),
+        ("/admin/gateway/partner/add/", "Add partner"),
+        ("/admin/readside/product/", "TEE-RED-M"),
         ("/admin/auth/user/", "boss"),
     ]:
         page.goto(site_url + path)

@@ -19,8 +19,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from eventstore.models import ParkedMessage
-from shopsite.models import PartnerAPIKey, Product
-from shopsite.one_time_keys import new_key
+from gateway.models import PartnerAPIKey
+from gateway.one_time_keys import new_key
+from readside.models import Product
 from tests.flows import web_order
 from tests.partners import new_partner_key
 from tests.security.surface import call, served_site, stored
@@ -81,11 +82,11 @@ def forms(post) -> list[Form]:
             "postcode": "00100", "country": "IT", "payment_token": "tok_ok", "quantity_TEE-RED-M": "1",
             "order_key": new_key(),
         }),
-        Form("admin action: revoke keys", "/admin/shopsite/partnerapikey/", {
+        Form("admin action: revoke keys", "/admin/gateway/partnerapikey/", {
             "action": "revoke", "index": "0", "select_across": "0",
             "_selected_action": str(PartnerAPIKey.objects.get(partner__name="globex").pk),
         }),
-        Form("admin change form: a product's price", f"/admin/shopsite/product/{product.sku}/change/", {
+        Form("admin change form: a product's price", f"/admin/readside/product/{product.sku}/change/", {
             "sku": product.sku, "name": product.name, "description": product.description,
             "unit_price": "0.01", "currency": product.currency, "active": "on", "_save": "Save",
         }),

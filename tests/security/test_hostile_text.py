@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from eventstore.models import Event, ParkedMessage
-from shopsite.one_time_keys import new_key
+from gateway.one_time_keys import new_key
 from tests.flows import dispatched, web_order
 from tests.partners import new_partner_key
 from tests.security.surface import summary_once

@@ -18,7 +18,7 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 
-from shopsite.reports.sections import REPORTS
+from readside.reports.sections import REPORTS
 from tests.flows import dispatched, web_order
 from tests.partners import new_partner_key
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from playwright.sync_api import expect
 
-from shopsite.one_time_keys import new_key
+from gateway.one_time_keys import new_key
 from tests.browser import assert_requests_stay_on_site
 from tests.flows import dispatched, web_order
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from shopsite.models import Partner, PartnerAPIKey
+from gateway.models import Partner, PartnerAPIKey
 from tests.flows import web_order
 from tests.partners import new_partner_key
 from tests.security.surface import stored

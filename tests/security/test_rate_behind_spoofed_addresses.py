@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from shopsite.models import Partner
+from gateway.models import Partner
 from tests.partners import new_partner_key
 from tests.security.surface import call, served_site, stored
 from tests.services import redis_server

@@ -22,7 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis import checks
 from schemathesis.generation import GenerationMode
 
-from shopsite.models import Partner, PartnerAPIKey
+from gateway.models import Partner, PartnerAPIKey
 
 #: Generated requests per operation and mode, beyond the coverage phase's cases.
 MAX_EXAMPLES = 60

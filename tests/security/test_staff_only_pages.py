@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from eventstore.models import ParkedMessage
-from shopsite.reports.sections import REPORTS
+from readside.reports.sections import REPORTS
 from tests.flows import web_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
