@@ -75,7 +75,7 @@ def test_an_order_placed_in_chromium_reaches_paid_on_its_status_page_by_itself(
     assert page.locator('[data-field="customer_name"] b').count() == 0
 
     assert any(url.endswith(f"/orders/{order_id}/status.json") for url in page_requests), "the page never polled"
-    assert any(url.endswith("/static/shopsite/order-status.js") for url in page_requests)
+    assert any(url.endswith("/static/storefront/order-status.js") for url in page_requests)
     assert page_errors == []
     assert_requests_stay_on_site(page_requests, site_url)
 

@@ -542,8 +542,8 @@ def test_the_pages_have_no_inline_script_so_a_content_security_policy_can_forbid
         assert not re.search(r"\son[a-z]+=", text), path  # no event handler attributes
         assert not re.search(r"https?://", text), path  # every asset from the site itself
     form_page, status_page = pages.values()
-    assert '<script src="/static/shopsite/order-form.js" defer></script>' in form_page
-    assert '<script src="/static/shopsite/order-status.js" defer></script>' in status_page
+    assert '<script src="/static/storefront/order-form.js" defer></script>' in form_page
+    assert '<script src="/static/storefront/order-status.js" defer></script>' in status_page
 
 
 def test_an_order_id_that_is_not_a_uuid_is_not_found(client):

@@ -81,7 +81,7 @@ def _form_page(
         "placed_before_url": placed_before and reverse("order-status", kwargs={"order_id": placed_before}),
         "placed_before_changed": changed,
     }
-    return render(request, "shopsite/home.html", context, status=503 if store_down else 200)
+    return render(request, "storefront/home.html", context, status=503 if store_down else 200)
 
 
 @never_cache
@@ -91,7 +91,7 @@ def order_status_page(request: HttpRequest, order_id: UUID) -> HttpResponse:
 
     The order id is the capability: whoever has the URL may see the order.
     """
-    return render(request, "shopsite/order_status.html", {"order": order_status(str(order_id))})
+    return render(request, "storefront/order_status.html", {"order": order_status(str(order_id))})
 
 
 @never_cache
