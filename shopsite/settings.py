@@ -106,8 +106,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shopsite.observability.middleware.RequestObservabilityMiddleware",  # first: every answer counted, with its id
-    # Before anything reads a body: a body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 unread (S6).
-    "shopsite.request_limits.RequestBodyLimitMiddleware",
+    "shopsite.request_limits.RequestBodyLimitMiddleware",  # before anything reads a body: 413 if too large (S6)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,8 +151,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Tests use a file, not shared memory, so threads see WAL and the busy timeout as in production.
-    # The test database sits beside the database file: test-<name>.sqlite3.
+    # Tests use a file beside the database's (test-<name>.sqlite3): threads see WAL and the busy timeout.
     database_file = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(database_file.with_name(f"test-{database_file.name}"))}
 else:
