@@ -123,3 +123,17 @@ def test_no_component_imports_another_and_the_mechanics_import_no_component():
         if found:
             crossings[str(path.relative_to(ROOT))] = found
     assert crossings == {}
+
+
+def test_the_models_moved_out_of_shopsite_keep_their_tables():
+    """The data input's and the read side's models moved by state only (docs/decisions.md)."""
+    moved = [*apps.get_app_config("gateway").get_models(), *apps.get_app_config("readside").get_models()]
+    tables = {model.__name__: model._meta.db_table for model in moved}
+    assert tables == {
+        "Partner": "shopsite_partner",
+        "PartnerAPIKey": "shopsite_partnerapikey",
+        "IdempotencyRecord": "shopsite_idempotencyrecord",
+        "MessageOutcome": "shopsite_messageoutcome",
+        "Product": "shopsite_product",
+    }
+    assert list(apps.get_app_config("shopsite").get_models()) == []
