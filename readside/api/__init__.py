@@ -1,0 +1,1 @@
+"""The partner read API under /api/v1/ (docs/design.md 6.4)."""
