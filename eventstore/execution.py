@@ -12,6 +12,8 @@ module of the mechanics imports a tasks module: the tasks modules import the mec
 from __future__ import annotations
 
 import enum
+import threading
+from importlib import import_module
 
 from celery import current_app
 from django.conf import settings
@@ -47,9 +49,15 @@ def send_task(name: str, *args, key: str | None = None, force: bool = False) -> 
     return wakeups.ask_once(key, task, *args, force=force)
 
 
+#: Held while a task's module is imported: a web process's threads may ask for tasks at once, and
+#: one that found the module half imported by another would find its task missing.
+_importing = threading.Lock()
+
+
 def _task(name: str):
     app = current_app
     if name not in app.tasks:
-        # A web process has imported no tasks module: Celery's autodiscovery imports them all.
-        app.loader.import_default_modules()
+        # A web process has imported no tasks module: import the task's own, by its name.
+        with _importing:
+            import_module(name.rpartition(".")[0])
     return app.tasks[name]
