@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -10,6 +11,7 @@ from eventstore.admin.processing import ProcessingAdmin
 from eventstore.admin.toolkit import FilterLookupsOnly, ReadModelAdmin, event_list_link
 from eventstore.models import ProjectorState
 from gateway.models import MessageOutcome, Partner, PartnerAPIKey
+from gateway.partners import PartnerRefused, checked_sources
 
 # The library's own key model is unused: partners' keys are PartnerAPIKey.
 admin.site.unregister(APIKey)
@@ -27,8 +29,26 @@ class PartnerAPIKeyInline(admin.TabularInline):
         return False  # keys are made on the key page, which shows the new key once
 
 
+class PartnerForm(forms.ModelForm):
+    """A partner as staff set it: its sources checked by the rule `manage.py create_partner` follows."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "allowed_sources", "rate_limit_per_minute", "active"]
+
+    def clean_allowed_sources(self) -> list[str]:
+        sources = self.cleaned_data["allowed_sources"]
+        if not isinstance(sources, list) or not all(isinstance(source, str) for source in sources):
+            raise forms.ValidationError('A list of source names, such as ["web", "warehouse"].')
+        try:
+            return checked_sources(sources)
+        except PartnerRefused as refused:
+            raise forms.ValidationError(str(refused)) from refused
+
+
 @admin.register(Partner)
 class PartnerAdmin(FilterLookupsOnly, admin.ModelAdmin):
+    form = PartnerForm
     list_display = ["name", "allowed_sources", "rate_limit_per_minute", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name"]

@@ -1,0 +1,41 @@
+"""Staff set a partner's sources in the admin by the same rule `manage.py create_partner` follows
+(gateway/partners.py `checked_sources`)."""
+
+import pytest
+from django.contrib import admin
+
+from gateway.admin import PartnerForm
+from gateway.models import Partner
+
+pytestmark = pytest.mark.django_db
+
+
+def form(sources: str) -> PartnerForm:
+    return PartnerForm({"name": "acme", "allowed_sources": sources, "rate_limit_per_minute": "", "active": "on"})
+
+
+def test_the_partner_admin_uses_the_form_that_checks_sources():
+    assert admin.site._registry[Partner].form is PartnerForm
+
+
+def test_sources_are_stripped_of_blanks_as_the_command_does():
+    checked = form('[" web ", "", "warehouse"]')
+    assert checked.is_valid(), checked.errors
+    assert checked.save().allowed_sources == ["web", "warehouse"]
+
+
+@pytest.mark.parametrize(
+    ("sources", "error"),
+    [
+        ("[]", "At least one source is needed."),
+        ('["  "]', "At least one source is needed."),
+        (f'["{"w" * 101}"]', "Sources are at most 100 characters"),
+        ('"web"', "A list of source names"),
+        ("[1, 2]", "A list of source names"),
+    ],
+)
+def test_sources_the_gateway_could_never_take_are_refused(sources, error):
+    refused = form(sources)
+    assert not refused.is_valid()
+    assert error in " ".join(refused.errors["allowed_sources"])
+    assert not Partner.objects.exists()
