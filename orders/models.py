@@ -31,7 +31,7 @@ class OrderSummary(models.Model):
     order_id = models.CharField(primary_key=True, max_length=MAX_ORDER_ID_LENGTH)
     partner = models.CharField(max_length=150, blank=True)  # who submitted it (the gateway's caller)
     source = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=20)  # placed, paid, payment_declined, dispatched, delivered, cancelled
+    status = models.CharField(max_length=20)  # contracts/order_status.py ORDER_STATUSES
     customer_email = models.CharField(max_length=254, blank=True)
     customer_name = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3, blank=True)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import OrderSummary
@@ -250,3 +251,33 @@ def test_without_javascript_the_form_posted_twice_still_places_one_order(embedde
 
     assert len(posts) == 2
     assert settled_counts(order_id) == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "headline"),
+    [
+        ("return_requested", "We have your return request"),
+        ("returned", "Your return has arrived: the payment is refunded."),
+    ],
+)
+def test_a_returned_order_shows_its_return_on_its_status_page_at_both_widths(page, site_url, status, headline):
+    """docs/design.md 6.8: the status page names a return's statuses, and fits a laptop and a phone."""
+    order_id = "5f0c3a52-8d8e-4a39-9d0e-0c3a4b7f2e10"
+    OrderSummary.objects.create(
+        order_id=order_id,
+        partner="storefront",
+        status=status,
+        customer_name="Ann",
+        currency="EUR",
+        total="39.80",
+        lines=[{"sku": "TEE-RED-M", "quantity": 2, "unit_price": "19.90"}],
+        payment_status="refunded" if status == "returned" else "captured",
+        shipment_status="delivered",
+        carrier="DHL",
+        tracking_number="T-1",
+        updated_at=timezone.now(),
+    )
+    page.goto(f"{site_url}/orders/{order_id}/")
+    expect(page.get_by_text(headline)).to_be_visible()
+    expect(page.locator("[data-order-status]")).to_have_attribute("data-settled", "true")
+    screenshots(page, f"storefront-status-{status.replace('_', '-')}")
