@@ -50,10 +50,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import Unpack
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
-from eventstore import store_sql
+from eventstore import mapping, store_sql
 from eventstore.store_sql import (
     EVENT_TABLE,
     MAX_CORRELATION_ID_LENGTH,
@@ -74,6 +75,7 @@ from eventstore.store_types import (
     EventStoreError,
     ExpectedVersion,
     LogEntry,
+    LogQuery,
     NewEvent,
     RecordedEvent,
     TransactionOrderConflict,
@@ -101,6 +103,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "LogEntry",
+    "LogQuery",
     "NewEvent",
     "RecordedEvent",
     "TransactionOrderConflict",
@@ -140,6 +143,7 @@ class EventStore:
             raise ValueError("append was given the same event id twice.")
         check_expected_version(expected_version)
         _check_names(stream_id, events)
+        events = mapping.on_write(stream_id, events)
         while True:
             try:
                 result = self._append(stream_id, events, expected_version)
@@ -276,22 +280,17 @@ class EventStore:
         where, params = store_sql.log_filter(self._dialect, after, categories, event_types)
         return self._select(where, params, order=store_sql.LOG_ORDER, limit=limit or self.page_size)
 
-    def scan_all(
-        self,
-        *,
-        after: Checkpoint = START,
-        categories: Iterable[str] | None = None,
-        event_types: Iterable[str] | None = None,
-        limit: int | None = None,
-    ) -> list[LogEntry]:
-        """What `read_all` would return, without the events' data: their place, id and flow.
+    def scan_all(self, **query: Unpack[LogQuery]) -> list[LogEntry]:
+        """What `read_all(**query)` would return, without the events' data: their place, id and flow.
 
         For a reader that wants only some of them (one partition of a consumer group's work):
         the scan decodes no JSON; `get_all` then reads the wanted ones whole.
         """
         dialect = self._dialect
+        after, categories, event_types = query.get("after", START), query.get("categories"), query.get("event_types")
         where, params = store_sql.log_filter(dialect, after, categories, event_types)
-        return store_sql.scan_entries(connections[self.using], dialect, where, params, limit=limit or self.page_size)
+        limit = query.get("limit") or self.page_size
+        return store_sql.scan_entries(connections[self.using], dialect, where, params, limit=limit)
 
     def get_all(self, event_ids: Sequence[uuid.UUID]) -> list[RecordedEvent]:
         """The events with these ids, in log order."""
@@ -323,7 +322,9 @@ class EventStore:
         return page[0].checkpoint if page else START
 
     def _select(self, where: str, params: list, *, order: str, limit: int | None = None) -> list[RecordedEvent]:
-        return store_sql.select_events(connections[self.using], self._dialect, where, params, order=order, limit=limit)
+        """The events as the code reads them: `eventstore.mapping.on_read` of the rows."""
+        rows = store_sql.select_events(connections[self.using], self._dialect, where, params, order=order, limit=limit)
+        return mapping.on_read(rows)
 
 
 _commit_listeners: list[Callable[[list[Appended]], None]] = []
