@@ -57,16 +57,19 @@ def _sqlite_row(row: tuple) -> RecordedEvent:
 
 @dataclass(frozen=True)
 class Dialect:
-    """What differs between PostgreSQL and SQLite; the statements are otherwise the same."""
+    """What differs between PostgreSQL and SQLite; the statements are otherwise the same.
 
-    transaction_id: str  # SQL for the writing transaction's id
-    head_written_before_us: str  # SQL condition on the stream's head row, alias h
-    visible: str  # SQL condition: the event's transaction ended before every running one began
-    json_param: str  # SQL placeholder of a JSON parameter
-    native_uuid: bool  # whether UUIDs are passed as such (else as 32 hex digits)
-    prepares: bool  # whether the append may run as a prepared statement
-    recorded_at: str  # SQL selecting recorded_at, as row_to_event reads it
+    The defaults are SQLite's: serialised writers need no transaction ids and no visibility rule.
+    """
+
     row_to_event: Callable[[tuple], RecordedEvent]
+    transaction_id: str = "0"  # SQL for the writing transaction's id
+    head_written_before_us: str = "1 = 1"  # SQL condition on the stream's head row, alias h
+    visible: str = "1 = 1"  # SQL condition: the event's transaction ended before every running one began
+    json_param: str = "%s"  # SQL placeholder of a JSON parameter
+    native_uuid: bool = False  # whether UUIDs are passed as such (else as 32 hex digits)
+    prepares: bool = False  # whether the append may run as a prepared statement
+    recorded_at: str = "recorded_at"  # SQL selecting recorded_at, as row_to_event reads it
 
     def uuid_param(self, value: uuid.UUID) -> uuid.UUID | str:
         return value if self.native_uuid else value.hex
@@ -82,16 +85,7 @@ POSTGRESQL = Dialect(
     recorded_at="recorded_at::text",
     row_to_event=_postgresql_row,
 )
-SQLITE = Dialect(
-    transaction_id="0",
-    head_written_before_us="1 = 1",
-    visible="1 = 1",
-    json_param="%s",
-    native_uuid=False,
-    prepares=False,
-    recorded_at="recorded_at",
-    row_to_event=_sqlite_row,
-)
+SQLITE = Dialect(row_to_event=_sqlite_row)
 
 
 def dialect_of(connection: Any) -> Dialect:

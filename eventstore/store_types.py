@@ -5,10 +5,10 @@ checkpoints, and what an append can raise. `eventstore.store` exports them all; 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 
 class _ExpectedVersion(str):
@@ -85,6 +85,15 @@ class Checkpoint(NamedTuple):
 
 #: Before the first event of the log.
 START = Checkpoint(-1, 0)
+
+
+class LogQuery(TypedDict, total=False):
+    """The arguments of a global read (`EventStore.read_all` names and explains them)."""
+
+    after: Checkpoint
+    categories: Iterable[str] | None
+    event_types: Iterable[str] | None
+    limit: int | None
 
 
 class LogEntry(NamedTuple):
