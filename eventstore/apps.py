@@ -7,6 +7,7 @@ class EventStoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from eventstore import personal_data, upcasting
         from eventstore.consumers import send_after_commit
         from eventstore.projections import run_after_commit
         from eventstore.store import on_commit_of_appends
@@ -15,3 +16,7 @@ class EventStoreConfig(AppConfig):
         # the projectors run (PROJECTIONS_ON_COMMIT).
         on_commit_of_appends(send_after_commit)
         on_commit_of_appends(run_after_commit)
+        # What every event goes through between the code and the table (eventstore.mapping): on
+        # the way in stamped with its schema version, then sealed; on the way out the reverse.
+        upcasting.install()
+        personal_data.install()
