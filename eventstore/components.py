@@ -49,12 +49,14 @@ class Component(AppConfig):
     order_streams: tuple[str, ...] = ()
 
     def ready(self) -> None:
-        from eventstore import consumers, projections
+        from eventstore import consumers, personal_data, projections, upcasting
 
         for group in self.consumer_groups:
             consumers.register(group)
         for projector in self.projectors():
             projections.register(projector)
+        upcasting.register(self.declared("upcasters", "UPCASTERS"))
+        personal_data.declare(self.declared("personal_data", "PERSONAL_DATA"))
 
     @cached_property
     def consumer_groups(self) -> tuple[ConsumerGroup, ...]:
@@ -63,9 +65,13 @@ class Component(AppConfig):
         return tuple(getattr(reactions, "GROUPS", None) or (reactions.GROUP,))
 
     def projectors(self) -> tuple[Projector, ...]:
-        if not module_has_submodule(self.module, "projections"):
+        return self.declared("projections", "PROJECTORS")
+
+    def declared(self, module: str, name: str) -> tuple:
+        """What the component's module `module` lists under `name`; () when it has no such module."""
+        if not module_has_submodule(self.module, module):
             return ()
-        return tuple(import_module(f"{self.name}.projections").PROJECTORS)
+        return tuple(getattr(import_module(f"{self.name}.{module}"), name))
 
 
 def installed() -> list[Component]:

@@ -6,3 +6,7 @@ Being built (issue 15): `install()` adds this module's steps to `eventstore.mapp
 
 def install() -> None:
     """Add the schema-version steps to eventstore.mapping (none yet)."""
+
+
+def register(upcasters: tuple) -> None:
+    """Register a component's upcasters (its `upcasters.UPCASTERS`; none yet)."""
