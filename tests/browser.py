@@ -164,6 +164,37 @@ def assert_fits_the_width(page) -> None:
     assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
 
 
+def assert_no_sideways_scroll(page) -> None:
+    """The page is no wider than the window (`scrollWidth <= innerWidth`): nothing makes it
+    scroll sideways, at whatever width the page is set to now."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths[0]} px wide in a {widths[1]} px window"
+
+
+def assert_labels_do_not_overlap(page, selector: str) -> None:
+    """No two `<text>` elements inside any element matching `selector` (e.g. a chart's axis
+    groups) have intersecting bounding boxes, as rendered now; a hidden label (no box) counts not."""
+    groups = page.evaluate(
+        """selector => Array.from(document.querySelectorAll(selector)).map(group =>
+            Array.from(group.querySelectorAll('text')).map(text => {
+                const box = text.getBoundingClientRect();
+                return {text: text.textContent, left: box.left, right: box.right, top: box.top, bottom: box.bottom};
+            }).filter(box => box.right > box.left && box.bottom > box.top))""",
+        selector,
+    )
+    assert groups, f"no element matches {selector!r}"
+    for labels in groups:
+        for index, first in enumerate(labels):
+            for second in labels[index + 1 :]:
+                apart = (
+                    first["right"] <= second["left"]
+                    or second["right"] <= first["left"]
+                    or first["bottom"] <= second["top"]
+                    or second["bottom"] <= first["top"]
+                )
+                assert apart, f"labels {first['text']!r} and {second['text']!r} overlap in {selector!r}"
+
+
 #: Where the browser tests leave their screenshots, to be looked at; the widths: a laptop, a phone.
 SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
 WIDTHS = (1280, 390)
