@@ -77,7 +77,9 @@ def test_the_processing_page_runs_and_rebuilds_a_projector(admin_client):
     assert sum(row.orders for row in SalesByDay.objects.all()) == 1
     SalesByDay.objects.update(orders=7)  # a read model gone wrong
     answer = admin_client.post(
-        "/admin/eventstore/projectorstate/", {"action": "rebuild", "name": "sales_by_day"}, follow=True
+        "/admin/eventstore/projectorstate/",
+        {"action": "rebuild", "name": "sales_by_day", "confirmed": "yes"},
+        follow=True,
     )
     assert "Rebuilt sales_by_day." in answer.content.decode()
     assert sum(row.orders for row in SalesByDay.objects.all()) == 1

@@ -2,7 +2,9 @@
 
 Groups and projectors are declared in code, not rows, so the page lists the registered ones with
 their status (`consumers.status`, `projections.status`) instead of a model's change list. It hangs
-on `ProjectorState`'s admin entry, "Consumer groups and projectors".
+on `ProjectorState`'s admin entry, "Consumer groups and projectors". It says as of when, and
+reloads itself every `REFRESH_SECONDS` unless asked not to (`?refresh=off`). A rebuild empties a
+read model that pages are reading, so it asks for a confirmation first.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from eventstore import consumers, projections
 from eventstore.admin.toolkit import NeverWrites
 from eventstore.consumers.transport import redeliver_parked
-from eventstore.models import ProjectorState
+from eventstore.models import Event, ProjectorState
+
+REFRESH_SECONDS = 10
 
 
 @admin.register(ProjectorState)
@@ -29,6 +34,9 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
                 raise PermissionDenied
             self._act(request, request.POST.get("action", ""), request.POST.get("name", ""))
             return redirect(request.path)
+        if "rebuild" in request.GET:
+            return self._confirm_rebuild(request, request.GET["rebuild"])
+        refresh = request.GET.get("refresh") != "off"
         context = {
             **self.admin_site.each_context(request),
             "title": "Consumer groups and projectors",
@@ -36,9 +44,30 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
             "groups": [consumers.status(group) for group in consumers.registered()],
             "projectors": [projections.status(projector) for projector in projections.registered()],
             "can_act": self.has_act_permission(request),
+            "as_of": timezone.now(),
+            "refresh_seconds": REFRESH_SECONDS if refresh else None,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/eventstore/processing.html", context)
+
+    def _confirm_rebuild(self, request: HttpRequest, name: str) -> HttpResponse:
+        """What a rebuild does, and a button to do it (a POST with `confirmed`)."""
+        if not self.has_act_permission(request):
+            raise PermissionDenied
+        try:
+            projector = projections.projector(name)
+        except LookupError as unknown:
+            self.message_user(request, str(unknown), messages.ERROR)
+            return redirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Rebuild {projector.name}?",
+            "opts": self.model._meta,
+            "projector": projector,
+            "tables": [model._meta.db_table for model in projector.models],
+            "events": Event.objects.filter(event_type__in=projector.event_types).count(),
+        }
+        return TemplateResponse(request, "admin/eventstore/rebuild_confirm.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         return redirect("admin:eventstore_projectorstate_changelist")
@@ -57,8 +86,10 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
             elif action == "run":
                 projections.request_run(projections.projector(name), force=True)
                 self.message_user(request, f"Asked for a run of {name}.", messages.SUCCESS)
-            elif action == "rebuild":
+            elif action == "rebuild" and request.POST.get("confirmed") == "yes":
                 self._rebuild(request, projections.projector(name))
+            elif action == "rebuild":
+                self.message_user(request, "A rebuild needs its confirmation: nothing was done.", messages.ERROR)
             else:
                 self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
         except LookupError as unknown:
