@@ -29,19 +29,33 @@ class PartnerAPIKeyInline(admin.TabularInline):
         return False  # keys are made on the key page, which shows the new key once
 
 
+class SourcesField(forms.CharField):
+    """A partner's sources as staff type them: names separated by commas, as `create_partner --sources`."""
+
+    def prepare_value(self, value: object) -> object:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: object) -> list[str]:
+        return str(super().to_python(value)).split(",")
+
+
 class PartnerForm(forms.ModelForm):
     """A partner as staff set it: its sources checked by the rule `manage.py create_partner` follows."""
+
+    allowed_sources = SourcesField(
+        label="Allowed sources",
+        required=False,  # so that an empty field gets the rule's own message
+        help_text="The sources this partner may post as, separated by commas: web, marketplace, warehouse.",
+        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off"}),
+    )
 
     class Meta:
         model = Partner
         fields = ["name", "allowed_sources", "rate_limit_per_minute", "active"]
 
     def clean_allowed_sources(self) -> list[str]:
-        sources = self.cleaned_data["allowed_sources"]
-        if not isinstance(sources, list) or not all(isinstance(source, str) for source in sources):
-            raise forms.ValidationError('A list of source names, such as ["web", "warehouse"].')
         try:
-            return checked_sources(sources)
+            return checked_sources(self.cleaned_data["allowed_sources"])
         except PartnerRefused as refused:
             raise forms.ValidationError(str(refused)) from refused
 
