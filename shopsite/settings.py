@@ -368,7 +368,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+FORMAT_MODULE_PATH = ["shopsite.formats"]  # times to the second, with the zone
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -99,3 +99,9 @@ def test_the_admin_index_links_to_the_reports_and_sums_up_the_processing(post, a
     post(unmappable("P-1"))
     index = admin_client.get("/admin/").content.decode()
     assert "<strong>1 parked</strong>" in index
+
+
+def test_the_admin_shows_times_to_the_second_with_the_zone(post, admin_client):
+    post(web_order("T-1", "tok_ok"))
+    page = admin_client.get("/admin/orders/ordersummary/").content.decode()
+    assert re.search(r"<td class=\"field-placed_at[^\"]*\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", page)
