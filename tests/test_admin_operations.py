@@ -95,7 +95,7 @@ def test_the_processing_page_says_as_of_when_and_refreshes_unless_asked_not_to(a
 
 def test_the_admin_index_links_to_the_reports_and_sums_up_the_processing(post, admin_client):
     index = admin_client.get("/admin/").content.decode()
-    assert 'href="/reports/"' in index and "Up to date: nothing waiting, nothing parked." in index
+    assert 'href="/reports/"' in index and "up to date: nothing waiting, nothing parked." in index
     post(unmappable("P-1"))
     index = admin_client.get("/admin/").content.decode()
     assert "<strong>1 parked</strong>" in index

@@ -26,7 +26,7 @@ class ParkedMessageAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
     """The messages consumer groups gave up on, with the reason; replay or skip them, never edit."""
 
     change_form_template = "admin/eventstore/parkedmessage/change_form.html"
-    list_display = ("group", "event_type", "stream_id", "event", "how_parked", "short_reason", "parked_at")
+    list_display = ("group", "event_type", "stream_id", "event", "how_parked", "reason", "parked_at")
     list_filter = ("group", "event_type")
     search_fields = ("stream_id__exact", "event_id__exact")
     search_help_text = "An exact stream id or event id."
@@ -37,10 +37,6 @@ class ParkedMessageAdmin(FilterLookupsOnly, NeverWrites, admin.ModelAdmin):
     @admin.display(description="event")
     def event(self, parked: ParkedMessage) -> SafeString:
         return event_list_link(str(parked.event_id), q=str(parked.event_id))
-
-    @admin.display(description="reason")
-    def short_reason(self, parked: ParkedMessage) -> str:
-        return parked.reason if len(parked.reason) <= 120 else parked.reason[:119] + "…"
 
     @admin.display(description="parked")
     def how_parked(self, parked: ParkedMessage) -> str:
