@@ -7,17 +7,8 @@ from django.contrib.auth import get_user_model
 
 from eventstore.models import ParkedMessage
 from gateway.models import Partner
-from tests import browser as browsing
-from tests.browser import assert_no_sideways_scroll, screenshots
+from tests.browser import WIDTHS, assert_no_sideways_scroll, screenshots
 from tests.test_admin_operations import unmappable
-
-browser, site_url, page, page_requests, page_errors = (
-    browsing.browser,
-    browsing.site_url,
-    browsing.page,
-    browsing.page_requests,
-    browsing.page_errors,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +45,7 @@ def test_the_operations_pages_fit_a_laptop_and_a_phone(post, page, site_url, pag
     page.goto(f"{site_url}/admin/gateway/partner/{partner.pk}/change/")
     expect(page.get_by_label("Allowed sources")).to_have_value(", ".join(partner.allowed_sources))
     screenshots(page, "admin-partner")
-    for width in browsing.WIDTHS:
+    for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         assert_no_sideways_scroll(page)
     assert page_errors == []
