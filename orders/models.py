@@ -34,6 +34,10 @@ class OrderSummary(models.Model):
     status = models.CharField(max_length=20)  # contracts/order_status.py ORDER_STATUSES
     customer_email = models.CharField(max_length=254, blank=True)
     customer_name = models.CharField(max_length=200, blank=True)
+    shipping_line1 = models.CharField(max_length=200, blank=True)  # MAX_TEXT_LENGTH, as the two below
+    shipping_city = models.CharField(max_length=200, blank=True)
+    shipping_postcode = models.CharField(max_length=200, blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     currency = models.CharField(max_length=3, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     #: [{"sku", "quantity", "unit_price"}]

@@ -49,6 +49,7 @@ class OrderSummaryProjector(RowProjector):
                     source=data.get("source") or "",
                     customer_email=data["customer"]["email"],
                     customer_name=data["customer"]["name"],
+                    **{f"shipping_{name}": value for name, value in data["shipping_address"].items()},
                     currency=data["currency"],
                     total=Decimal(data["total"]),
                     lines=data["lines"],
