@@ -195,8 +195,9 @@ def assert_labels_do_not_overlap(page, selector: str) -> None:
                 assert apart, f"labels {first['text']!r} and {second['text']!r} overlap in {selector!r}"
 
 
-#: Where the browser tests leave their screenshots, to be looked at; the widths: a laptop, a phone.
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
+#: Where the browser tests leave their screenshots, to be looked at (`screenshots/` of the checkout,
+#: which git ignores; SHOTS_DIR overrides); the widths: a laptop, a phone.
+SHOTS = Path(os.environ.get("SHOTS_DIR") or Path(__file__).resolve().parent.parent / "screenshots")
 WIDTHS = (1280, 390)
 
 
