@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from django import forms
-from django.core.validators import RegexValidator
+from django.http import QueryDict
 
 from gateway.one_time_keys import OneTimeKeyField, new_key
 from readside.storefront.catalog import CatalogItem
+from readside.storefront.countries import COUNTRIES
 from readside.storefront.ordering import OrderRequest, ShippingAddress
 
 MAX_QUANTITY = 99
@@ -26,23 +27,41 @@ TEST_CARDS = [
     ("tok_decline", "Test card: payment declined"),
     ("tok_flaky", "Test card: provider fails twice, then accepts"),
 ]
+NO_COUNTRY = "Choose the country to ship to."
+NOT_A_COUNTRY = "Choose a country from the list."
+
+
+class CountryField(forms.ChoiceField):
+    """A select of the countries we ship to, by ISO 3166 alpha-2 code; a code posted in lower
+    case (a script, an old form) is read in upper case. One error at most: required or not one."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            choices=[("", "Choose a country")] + list(COUNTRIES),
+            error_messages={"required": NO_COUNTRY, "invalid_choice": NOT_A_COUNTRY},
+            **kwargs,
+        )
+
+    def to_python(self, value) -> str:
+        return super().to_python(value).strip().upper()
+
+
+def text_input(autocomplete: str) -> forms.TextInput:
+    """A text box the browser can fill from what it knows of the customer (autocomplete tokens of HTML)."""
+    return forms.TextInput(attrs={"autocomplete": autocomplete})
 
 
 class OrderForm(forms.Form):
     """Built with the catalog to sell: one quantity field per product, named `quantity_<sku>`."""
 
-    customer_name = forms.CharField(label="Name", max_length=200)
-    customer_email = forms.EmailField(label="Email", max_length=254)
-    line1 = forms.CharField(label="Address", max_length=200)
-    city = forms.CharField(label="City", max_length=100)
-    postcode = forms.CharField(label="Postcode", max_length=20)
-    country = forms.CharField(
-        label="Country",
-        min_length=2,
-        max_length=2,
-        help_text="Two-letter code, e.g. IT",
-        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter country code, e.g. IT.")],
+    customer_name = forms.CharField(label="Name", max_length=200, widget=text_input("name"))
+    customer_email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+    line1 = forms.CharField(label="Address", max_length=200, widget=text_input("address-line1"))
+    city = forms.CharField(label="City", max_length=100, widget=text_input("address-level2"))
+    postcode = forms.CharField(label="Postcode", max_length=20, widget=text_input("postal-code"))
+    country = CountryField(label="Country", widget=forms.Select(attrs={"autocomplete": "country"}))
     payment_token = forms.ChoiceField(label="Payment", choices=TEST_CARDS, initial="tok_ok")
     order_key = OneTimeKeyField(error_messages={"required": ORDER_KEY_NOT_VALID, "invalid": ORDER_KEY_NOT_VALID})
 
@@ -51,7 +70,15 @@ class OrderForm(forms.Form):
         self.products = list(products)
         for product in self.products:
             self.fields[QUANTITY_PREFIX + product.sku] = forms.IntegerField(
-                label=product.name, min_value=0, max_value=MAX_QUANTITY, initial=0, required=False
+                label=product.name,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                initial=0,
+                required=False,
+                # What the page's script adds up for the running total (the server prices the order).
+                widget=forms.NumberInput(
+                    attrs={"data-unit-price": str(product.unit_price), "data-currency": product.currency}
+                ),
             )
 
     def product_rows(self) -> Iterator[tuple[CatalogItem, forms.BoundField]]:
@@ -59,8 +86,13 @@ class OrderForm(forms.Form):
         for product in self.products:
             yield product, self[QUANTITY_PREFIX + product.sku]
 
-    def clean_country(self) -> str:
-        return self.cleaned_data["country"].upper()
+    def error_links(self) -> Iterator[tuple[str, str, str]]:
+        """Each field's errors as (the field's id, its label, the error), for the error summary."""
+        for name, errors in self.errors.items():
+            if name in self.fields and name != "order_key":
+                field = self[name]
+                for error in errors:
+                    yield field.auto_id, field.label, error
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -102,3 +134,14 @@ class OrderForm(forms.Form):
             for product in self.products
             if (quantity := cleaned.get(QUANTITY_PREFIX + product.sku)) and quantity >= 1
         }
+
+
+def chosen_quantities(query: QueryDict, products: Sequence[CatalogItem]) -> dict[str, int]:
+    """The quantities a link to the form fills in (`?quantity_<sku>=2`, as "place it again"
+    links do), for products on sale and within bounds; anything else is left out."""
+    chosen = {}
+    for product in products:
+        text = query.get(QUANTITY_PREFIX + product.sku, "")
+        if text.isdigit() and 1 <= int(text) <= MAX_QUANTITY:
+            chosen[QUANTITY_PREFIX + product.sku] = int(text)
+    return chosen

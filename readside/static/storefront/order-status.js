@@ -1,45 +1,74 @@
 // The order status page keeps itself up to date: it polls the order's status.json and shows what
-// it says, until the order is settled. A file of its own, never inline: the site's Content
-// Security Policy forbids inline scripts. Without JavaScript the page's Reload link does the job.
+// it says, until nothing more is to come for the order (the JSON's `settled`: declined, cancelled,
+// delivered, returned). A paid order is then dispatched and delivered, and the page follows it.
+// A file of its own, never inline: the site's Content Security Policy forbids inline scripts.
+// Without JavaScript the page's Reload link does the job.
 (function () {
   "use strict";
 
-  var POLL_EVERY_MS = 1500;
-  var GIVE_UP_AFTER_MS = 10 * 60 * 1000; // an order still unknown by then needs a person, not a poll
-  var FIELDS = ["headline", "customer_name", "status", "payment_status", "shipment_status", "carrier", "tracking_number", "total"];
+  // Quick while something is happening (a payment is taken in seconds), then calmer: a parcel
+  // takes days, and an open tab should not ask every second and a half all that time.
+  var QUICK_POLL_MS = 1500;
+  var CALM_POLL_MS = 15000;
+  var QUICK_FOR_MS = 2 * 60 * 1000; // after the page opened, or after the last change it showed
+  var FIELDS = ["headline", "customer_name", "address", "status", "payment_status", "shipment_status", "carrier", "tracking_number", "total", "updates"];
 
   var root = document.querySelector("[data-order-status]");
   if (!root || root.dataset.settled === "true") {
     return;
   }
   var url = root.dataset.statusUrl;
-  var startedAt = Date.now();
+  var lastChange = Date.now();
+  var lastState = "";
 
   function field(name) {
     return root.querySelector('[data-field="' + name + '"]');
   }
 
-  function cell(text, className) {
-    var td = document.createElement("td");
+  function element(tag, text, className) {
+    var made = document.createElement(tag);
     if (className) {
-      td.className = className;
+      made.className = className;
     }
-    td.textContent = text; // text, never HTML: names and SKUs are shown as written
-    return td;
+    made.textContent = text; // text, never HTML: names are shown as written
+    return made;
   }
 
   function showLines(lines) {
+    if (!lines.length) {
+      return; // the row saying the lines are to come stays
+    }
     var body = field("lines");
     var rows = lines.map(function (line) {
       var tr = document.createElement("tr");
-      var sku = document.createElement("code");
-      sku.textContent = line.sku;
-      var skuCell = cell("");
-      skuCell.appendChild(sku);
-      tr.append(skuCell, cell(String(line.quantity), "num"), cell(line.unit_price, "num"), cell(line.amount, "num"));
+      var product = element("td", line.name, "product");
+      product.appendChild(element("small", line.unit_price + " each", "each"));
+      tr.append(product, element("td", String(line.quantity), "num"), element("td", line.unit_price, "num unit"), element("td", line.amount, "num"));
       return tr;
     });
     body.replaceChildren.apply(body, rows);
+  }
+
+  function showReturn(state) {
+    var note = field("return_note");
+    note.textContent = state.return_note;
+    note.hidden = !state.return_note;
+    var steps = field("return_steps");
+    steps.replaceChildren.apply(steps, state.return_steps.map(function (step) {
+      var item = element("li", step.label + (step.done ? "" : " (not yet)"), step.done ? "done" : "");
+      return item;
+    }));
+    steps.hidden = state.return_steps.length === 0;
+  }
+
+  function showNextStep(state) {
+    root.querySelectorAll("[data-next]").forEach(function (block) {
+      block.hidden = block.dataset.next !== state.next_step;
+    });
+    var retry = root.querySelector('[data-href="retry_url"]');
+    if (retry && state.retry_url) {
+      retry.href = state.retry_url;
+    }
   }
 
   function show(state) {
@@ -47,6 +76,8 @@
       field(name).textContent = state[name];
     });
     showLines(state.lines);
+    showReturn(state);
+    showNextStep(state);
   }
 
   function poll() {
@@ -58,29 +89,27 @@
         return response.json();
       })
       .then(function (state) {
-        show(state);
+        var seen = JSON.stringify(state);
+        if (seen !== lastState) {
+          lastState = seen;
+          lastChange = Date.now();
+          show(state);
+        }
         if (state.settled) {
           root.dataset.settled = "true";
-          field("updates").textContent = "This order is settled.";
           return;
         }
-        field("updates").textContent = "This page updates by itself.";
         next();
       })
       .catch(function (error) {
-        field("updates").textContent = "Could not check for updates (" + error.message + "); trying again.";
+        field("updates").textContent = "Could not check for news of the order (" + error.message + "); trying again.";
         next();
       });
   }
 
   function next() {
-    if (Date.now() - startedAt > GIVE_UP_AFTER_MS) {
-      field("updates").textContent = "Stopped checking for updates: reload the page to check again.";
-      return;
-    }
-    window.setTimeout(poll, POLL_EVERY_MS);
+    window.setTimeout(poll, Date.now() - lastChange < QUICK_FOR_MS ? QUICK_POLL_MS : CALM_POLL_MS);
   }
 
-  field("updates").textContent = "This page updates by itself.";
   next();
 })();
