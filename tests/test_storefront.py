@@ -525,7 +525,7 @@ def test_the_status_page_says_processing_until_the_order_summary_row_exists(clie
         "order_id": order_id,
         "known": False,
         "settled": False,
-        "headline": "We have your order and are processing it. This page updates by itself.",
+        "headline": "We have your order and are processing it.",
         "customer_name": "—",
         "status": "Processing",
         "payment_status": "—",

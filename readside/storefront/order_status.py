@@ -53,7 +53,7 @@ SHIPMENT_LABELS = {
     "cancelled": "Cancelled",
 }
 HEADLINES = {
-    None: "We have your order and are processing it. This page updates by itself.",
+    None: "We have your order and are processing it.",
     "placed": "Your order is placed; we are taking the payment.",
     "paid": "Thank you: your order is paid. We are preparing it for the carrier.",
     "payment_declined": "Your payment was declined, so the order was not completed.",
@@ -65,7 +65,7 @@ HEADLINES = {
 }
 REFUSED_HEADLINE = "We could not take this order, so nothing was charged: {reason}"
 HELD_UP_HEADLINE = "Your order is held up on our side. Our staff have been told and will sort it out."
-RETURN_BEING_RECORDED = "We are recording your return request. This page updates by itself."
+RETURN_BEING_RECORDED = "We are recording your return request."
 RETURN_REFUSED = "Your return request was not accepted: {reason}"
 UPDATING = "This page updates by itself."
 FINISHED = "Nothing more is to come for this order, so this page no longer updates by itself."
