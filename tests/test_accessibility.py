@@ -12,15 +12,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import OrderSummary
-from tests import browser as browsing
-
-browser, site_url, page, page_requests, page_errors = (
-    browsing.browser,
-    browsing.site_url,
-    browsing.page,
-    browsing.page_requests,
-    browsing.page_errors,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,17 +17,8 @@ from playwright.sync_api import expect
 from gateway.models import Partner
 from gateway.service import receive_message
 from orders.models import OrderSummary
-from tests import browser as browsing
 from tests.browser import TIMEOUT_MS, assert_no_sideways_scroll, assert_requests_stay_on_site, processed, screenshots
 from tests.flows import dispatched
-
-browser, site_url, page, page_requests, page_errors = (
-    browsing.browser,
-    browsing.site_url,
-    browsing.page,
-    browsing.page_requests,
-    browsing.page_errors,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
