@@ -20,3 +20,18 @@ class PaymentLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.kind} {self.amount or ''} {self.currency}".strip()
+
+
+class PaymentsByDay(models.Model):
+    """Read model: payment events per day and kind, so the reports count a year in a few hundred rows."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=20)  # captured, declined, refunded
+    payments = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "payments by day"
+        constraints = [models.UniqueConstraint(fields=["day", "kind"], name="billing_payments_one_row_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}: {self.payments}"

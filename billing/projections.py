@@ -1,4 +1,4 @@
-"""Billing's read model: the payments ledger, one row per payment event."""
+"""Billing's read models: the payments ledger, one row per payment event, and payments per day."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from eventstore.projections import RowProjector
 from eventstore.store import RecordedEvent
 
-from .models import PaymentLedgerEntry
+from .models import PaymentLedgerEntry, PaymentsByDay
 
 _KINDS = {"PaymentCaptured": "captured", "PaymentDeclined": "declined", "PaymentRefunded": "refunded"}
 
@@ -34,4 +34,18 @@ class PaymentsLedgerProjector(RowProjector):
         }
 
 
-PROJECTORS = (PaymentsLedgerProjector(),)
+class PaymentsByDayProjector(RowProjector):
+    """Payment events counted per day (of `recorded_at`, UTC) and kind, for the capture rate report."""
+
+    name = "payments_by_day"
+    event_types = tuple(_KINDS)
+    model, key_fields = PaymentsByDay, ("day", "kind")
+
+    def key(self, event: RecordedEvent) -> tuple:
+        return (event.recorded_at.date(), _KINDS[event.event_type])
+
+    def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
+        return {"payments": (row["payments"] if row else 0) + 1}
+
+
+PROJECTORS = (PaymentsLedgerProjector(), PaymentsByDayProjector())

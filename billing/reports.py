@@ -1,13 +1,13 @@
-"""Staff report generators over billing's read model, the payments ledger (never the events)."""
+"""Staff report generators over billing's read models (never the events): payments by day."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 
-from .models import PaymentLedgerEntry
+from .models import PaymentsByDay
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,11 @@ class CaptureRate:
         return self.captured / self.attempts if self.attempts else None
 
 
-def capture_rate(*, start: datetime.datetime, end: datetime.datetime) -> CaptureRate:
-    """Payments captured and declined, recorded in `[start, end)`, in one query."""
-    counts = PaymentLedgerEntry.objects.filter(recorded_at__gte=start, recorded_at__lt=end).aggregate(
-        captured=Count("event_id", filter=Q(kind="captured")),
-        declined=Count("event_id", filter=Q(kind="declined")),
+def capture_rate(*, first_day: datetime.date, last_day: datetime.date) -> CaptureRate:
+    """Payments captured and declined, recorded from `first_day` to `last_day` (both included, UTC
+    days), in one query over at most one row a day and kind."""
+    counts = PaymentsByDay.objects.filter(day__gte=first_day, day__lte=last_day).aggregate(
+        captured=Sum("payments", filter=Q(kind="captured"), default=0),
+        declined=Sum("payments", filter=Q(kind="declined"), default=0),
     )
     return CaptureRate(captured=counts["captured"], declined=counts["declined"])

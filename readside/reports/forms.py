@@ -33,9 +33,29 @@ class DateRange:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + datetime.timedelta(days=n) for n in range(count)]
 
+    def previous(self) -> DateRange:
+        """The period of the same length just before this one."""
+        length = self.last_day - self.first_day + datetime.timedelta(days=1)
+        return DateRange(self.first_day - length, self.first_day - datetime.timedelta(days=1))
+
     def query(self) -> str:
         """The range as the query string of a report's URL."""
         return f"from={self.first_day.isoformat()}&to={self.last_day.isoformat()}"
+
+
+@dataclass(frozen=True)
+class QuickRange:
+    label: str
+    period: DateRange
+
+
+def quick_ranges(today: datetime.date) -> list[QuickRange]:
+    """The ranges a click away: the last 7, 30 and 90 days, and this month so far."""
+    last = [
+        QuickRange(f"Last {days} days", DateRange(today - datetime.timedelta(days=days - 1), today))
+        for days in (7, 30, 90)
+    ]
+    return last + [QuickRange("This month", DateRange(today.replace(day=1), today))]
 
 
 class DateRangeForm(forms.Form):

@@ -1,8 +1,12 @@
-"""The five staff reports: each a table (shown on the page and exported as CSV) and its charts.
+"""The five staff reports: each a table (shown on the page and exported as CSV) and its charts, and
+the key figures of a range beside those of the period before it.
 
 The numbers come from the report generators beside the read models they read
 (`orders.reports`, `billing.reports`); this module only lays them out. `REPORTS` maps each
 report's URL name (`/reports/<name>.csv`) to the function that builds it for a date range.
+
+The CSV keeps its machine headers and plain values (`header`, `rows`: what a spreadsheet or a
+script reads); the page shows human headers and values (`columns`, `shown`), numbers right-aligned.
 """
 
 from __future__ import annotations
@@ -16,19 +20,38 @@ from django.utils.safestring import SafeString
 
 from billing import reports as billing_reports
 from orders import reports as orders_reports
+from readside.models import Product
 
-from .charts import Bar, bar_chart
+from .charts import Bar, day_chart, ranking_chart
 from .forms import DateRange
+from .tables import Column, table
 
 
 @dataclass(frozen=True)
 class Report:
     name: str
     title: str
-    header: list[str]
-    rows: list[list[str]]  # as text: the page and the CSV show the same values
+    header: list[str]  # the CSV's
+    rows: list[list[str]]  # the CSV's, as text
+    columns: list[Column]  # the page's table
+    shown: list[list[str]]  # the page's rows, the same facts as `rows`
     charts: list[SafeString] = field(default_factory=list)
     note: str = ""
+    empty: str = ""  # said instead of the charts when the range holds nothing to draw
+
+    def table(self) -> SafeString:
+        """The page's table: human headers, numbers right-aligned."""
+        return table(caption=self.title, columns=self.columns, rows=self.shown)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A key figure of the range and of the period of the same length before it."""
+
+    name: str
+    now: str
+    before: str
+    change: str  # "+12 %", "-3.0 points", "no change", "new"
 
 
 def sales_by_day(period: DateRange) -> Report:
@@ -42,30 +65,38 @@ def sales_by_day(period: DateRange) -> Report:
             revenue[row.currency] = dict.fromkeys(every_day, Decimal(0))
         revenue[row.currency][row.day] += row.revenue
     charts = [
-        bar_chart(
+        day_chart(
             chart_id="chart-orders-per-day",
             title="Orders placed per day",
-            bars=[Bar(day.isoformat(), count) for day, count in orders_per_day.items()],
+            unit="orders",
+            days=list(orders_per_day.items()),
         )
     ]
     charts += [
-        bar_chart(
+        day_chart(
             chart_id=f"chart-revenue-{currency}",
             title=f"Revenue per day, {currency}",
-            bars=[Bar(day.isoformat(), float(amount)) for day, amount in per_day.items()],
+            unit=currency,
+            days=[(day, float(amount)) for day, amount in per_day.items()],
             value_format="{:,.2f}".format,
+            whole=False,
         )
         for currency, per_day in sorted(revenue.items())
     ]
-    totals = ", ".join(f"{amount} {currency}" for currency, amount in orders_reports.revenue_by_currency(days).items())
+    totals = ", ".join(
+        f"{_money(amount)} {currency}" for currency, amount in orders_reports.revenue_by_currency(days).items()
+    )
     return Report(
         name="sales-by-day",
         title="Sales by day",
         header=["day", "currency", "orders", "revenue"],
         rows=[[row.day.isoformat(), row.currency, str(row.orders), str(row.revenue)] for row in days],
-        charts=charts,
-        note=f"{orders_reports.total_orders(days)} orders placed; revenue {totals or 'none'}. "
+        columns=[Column("Day"), Column("Currency"), Column("Orders", numeric=True), Column("Revenue", numeric=True)],
+        shown=[[_day(row.day), row.currency, f"{row.orders:,}", _money(row.revenue)] for row in days],
+        charts=charts if days else [],
+        note=f"{orders_reports.total_orders(days):,} orders placed; revenue {totals or 'none'}. "
         "Gross: cancelled orders still count here; see orders by status.",
+        empty="" if days else f"No orders between {_between(period)}.",
     )
 
 
@@ -76,19 +107,23 @@ def orders_by_status(period: DateRange) -> Report:
         title="Orders by status",
         header=["status", "orders"],
         rows=[[row.status, str(row.orders)] for row in counts],
+        columns=[Column("Status now"), Column("Orders", numeric=True)],
+        shown=[[_status(row.status), f"{row.orders:,}"] for row in counts],
         charts=[
-            bar_chart(
+            ranking_chart(
                 chart_id="chart-orders-by-status",
-                title="Orders placed in the range, by their status now",
-                bars=[Bar(row.status, row.orders) for row in counts],
+                title="Orders placed in the range, by status now",
+                unit="orders",
+                bars=[Bar(_status(row.status), row.orders) for row in counts],
             )
         ],
         note="Orders placed in the range, by the status they have now.",
+        empty="" if any(row.orders for row in counts) else f"No orders between {_between(period)}.",
     )
 
 
 def capture_rate(period: DateRange) -> Report:
-    payments = billing_reports.capture_rate(start=period.start, end=period.end)
+    payments = billing_reports.capture_rate(first_day=period.first_day, last_day=period.last_day)
     rate = "" if payments.rate is None else f"{payments.rate:.4f}"
     shown = "no payment attempt" if payments.rate is None else f"{payments.rate:.1%} captured"
     return Report(
@@ -96,20 +131,31 @@ def capture_rate(period: DateRange) -> Report:
         title="Payment capture rate",
         header=["captured", "declined", "attempts", "capture_rate"],
         rows=[[str(payments.captured), str(payments.declined), str(payments.attempts), rate]],
+        columns=[Column(title, numeric=True) for title in ("Captured", "Declined", "Attempts", "Capture rate")],
+        shown=[
+            [
+                f"{payments.captured:,}",
+                f"{payments.declined:,}",
+                f"{payments.attempts:,}",
+                "" if payments.rate is None else f"{payments.rate:.1%}",
+            ]
+        ],
         charts=[
-            bar_chart(
+            ranking_chart(
                 chart_id="chart-capture-rate",
                 title="Payments captured and declined",
-                bars=[Bar("captured", payments.captured), Bar("declined", payments.declined)],
+                unit="payments",
+                bars=[Bar("Captured", payments.captured), Bar("Declined", payments.declined)],
             )
         ],
         note=f"{shown}: captured / (captured + declined), payments recorded in the range; refunds are not attempts.",
+        empty="" if payments.attempts else f"No payment attempts between {_between(period)}.",
     )
 
 
 def lead_time(period: DateRange) -> Report:
     found = orders_reports.lead_time(start=period.start, end=period.end)
-    percentiles = [("p50", found.p50), ("p95", found.p95)]
+    percentiles = [(name, value) for name, value in (("p50", found.p50), ("p95", found.p95)) if value is not None]
     unit, per_unit = _time_unit(found.p95)
     return Report(
         name="lead-time",
@@ -118,36 +164,62 @@ def lead_time(period: DateRange) -> Report:
         rows=[
             [name, f"{value.total_seconds():.1f}", _duration(value), str(found.dispatched_orders)]
             for name, value in percentiles
-            if value is not None
+        ],
+        columns=[
+            Column("Percentile"),
+            Column("Seconds", numeric=True),
+            Column("Duration", numeric=True),
+            Column("Dispatched orders", numeric=True),
+        ],
+        shown=[
+            [_percentile(name), f"{value.total_seconds():,.1f}", _duration(value), f"{found.dispatched_orders:,}"]
+            for name, value in percentiles
         ],
         charts=[
-            bar_chart(
+            ranking_chart(
                 chart_id="chart-lead-time",
-                title=f"Lead time from placed to dispatched, in {unit}",
-                bars=[Bar(name, value.total_seconds() / per_unit) for name, value in percentiles if value is not None],
-                value_format="{:,.2f}".format,
+                title="Placed to dispatched",
+                unit=unit,
+                bars=[Bar(_percentile(name), value.total_seconds() / per_unit) for name, value in percentiles],
+                value_format="{:,.1f}".format,
+                whole=False,
             )
         ],
-        note=f"Orders placed in the range and dispatched: {found.dispatched_orders}.",
+        note=f"Orders placed in the range and dispatched: {found.dispatched_orders:,}.",
+        empty="" if percentiles else f"No order placed between {_between(period)} has been dispatched.",
     )
 
 
 def top_products(period: DateRange) -> Report:
     """All time: product sales are kept per product, not per day, so the range does not apply."""
     ranking = orders_reports.top_products(limit=10)
+    names = dict(Product.objects.filter(sku__in={r.sku for r in ranking}).values_list("sku", "name"))
     return Report(
         name="top-products",
         title="Top products (all time)",
         header=["sku", "currency", "quantity", "orders", "revenue"],
         rows=[[r.sku, r.currency, str(r.quantity), str(r.orders), str(r.revenue)] for r in ranking],
+        columns=[
+            Column("Product"),
+            Column("Currency"),
+            Column("Units", numeric=True),
+            Column("Orders", numeric=True),
+            Column("Revenue", numeric=True),
+        ],
+        shown=[
+            [names.get(r.sku, r.sku), r.currency, f"{r.quantity:,}", f"{r.orders:,}", _money(r.revenue)]
+            for r in ranking
+        ],
         charts=[
-            bar_chart(
+            ranking_chart(
                 chart_id="chart-top-products",
                 title="Units ordered per product, all time",
-                bars=[Bar(f"{r.sku} {r.currency}", r.quantity) for r in ranking],
+                unit="units",
+                bars=[Bar(_product(names.get(r.sku, r.sku), r.currency, ranking), r.quantity) for r in ranking],
             )
         ],
         note="All time, whatever the range: the product sales read model has no dates. Gross of cancellations.",
+        empty="" if ranking else "No product has been ordered yet.",
     )
 
 
@@ -165,9 +237,75 @@ def all_reports(period: DateRange) -> list[Report]:
     return [build(period) for build in REPORTS.values()]
 
 
+def key_figures(period: DateRange) -> list[Figure]:
+    """Orders, revenue per currency and capture rate of `period` and of the period before it."""
+    before = period.previous()
+    sales = {
+        which: orders_reports.sales_by_day(first_day=days.first_day, last_day=days.last_day)
+        for which, days in (("now", period), ("before", before))
+    }
+    orders = {which: orders_reports.total_orders(days) for which, days in sales.items()}
+    figures = [Figure("Orders placed", f"{orders['now']:,}", f"{orders['before']:,}", _change(*orders.values()))]
+    revenue = {which: orders_reports.revenue_by_currency(days) for which, days in sales.items()}
+    for currency in sorted(revenue["now"].keys() | revenue["before"].keys()):
+        now, then = (revenue[which].get(currency, Decimal(0)) for which in ("now", "before"))
+        figures.append(Figure(f"Revenue, {currency}", _money(now), _money(then), _change(now, then)))
+    rates = [
+        billing_reports.capture_rate(first_day=days.first_day, last_day=days.last_day).rate for days in (period, before)
+    ]
+    shown = ["none" if rate is None else f"{rate:.1%}" for rate in rates]
+    points = "" if None in rates else f"{(rates[0] - rates[1]) * 100:+.1f} points"
+    figures.append(Figure("Capture rate", shown[0], shown[1], points.replace("+0.0 points", "no change")))
+    return figures
+
+
+def compared(period: DateRange) -> str:
+    """What the key figures set the range against, in words."""
+    before = period.previous()
+    if before.first_day == before.last_day:
+        return f"This day against the day before, {_day(before.first_day)}."
+    days = (period.last_day - period.first_day).days + 1
+    return f"This range against the {days} days before it, {_day(before.first_day)} to {_day(before.last_day)}."
+
+
+def _change(now: Decimal | int, before: Decimal | int) -> str:
+    if not before:
+        return "no change" if not now else "new"
+    percent = (now - before) * 100 / before
+    return "no change" if round(percent) == 0 else f"{percent:+.0f} %"
+
+
+def _between(period: DateRange) -> str:
+    return f"{_day(period.first_day)} and {_day(period.last_day)}"
+
+
+def _day(day: datetime.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _status(status: str) -> str:
+    """`payment_declined` as people say it: Payment declined."""
+    return status.replace("_", " ").capitalize()
+
+
+def _percentile(name: str) -> str:
+    return {"p50": "Median (p50)", "p95": "p95"}.get(name, name)
+
+
+def _product(name: str, currency: str, ranking: list) -> str:
+    """The product's name, with its currency when the ranking holds more than one."""
+    return name if len({r.currency for r in ranking}) == 1 else f"{name} ({currency})"
+
+
 def _time_unit(longest: datetime.timedelta | None) -> tuple[str, int]:
     """The unit the lead-time chart reads best in: (name, seconds per unit)."""
     seconds = longest.total_seconds() if longest else 0
+    if seconds >= 2 * 86400:
+        return "days", 86400
     if seconds >= 3600:
         return "hours", 3600
     return ("minutes", 60) if seconds >= 60 else ("seconds", 1)

@@ -7,19 +7,28 @@ import csv
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from .forms import DateRangeForm
-from .sections import REPORTS, all_reports
+from .forms import DateRangeForm, quick_ranges
+from .sections import REPORTS, all_reports, compared, key_figures
 
 
 @staff_member_required
 def reports_page(request: HttpRequest) -> HttpResponse:
     """Every report for the range in the query string (default: the last 30 days)."""
     form = DateRangeForm(request.GET)
+    quick = quick_ranges(timezone.localdate())
     if not form.is_valid():
-        return render(request, "reports/index.html", {"form": form}, status=400)
+        return render(request, "reports/index.html", {"form": form, "quick_ranges": quick}, status=400)
     period = form.date_range()
-    context = {"form": form, "period": period, "reports": all_reports(period), "csv_names": list(REPORTS)}
+    context = {
+        "form": form,
+        "period": period,
+        "compared": compared(period),
+        "quick_ranges": quick,
+        "figures": key_figures(period),
+        "reports": all_reports(period),
+    }
     return render(request, "reports/index.html", context)
 
 
