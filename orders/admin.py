@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,7 +18,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from contracts.order_status import CANCELLABLE_STATUSES
-from eventstore import components
 from eventstore.admin.toolkit import ReadModelAdmin, event_list_link, pretty_json
 from eventstore.models import Event
 from eventstore.outcomes import MESSAGE_TYPE
@@ -27,21 +25,9 @@ from gateway.one_time_keys import OneTimeKeyField
 from gateway.service import GatewayError, IdempotencyKeyReused
 from gateway.staff import send_staff_cancel
 
+from . import order_page, time_travel
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
-
-
-def order_story(order_id: str) -> list[Event]:
-    """Every event of the order, in log order: its streams (each installed component's), and every
-    event of the flows that touched them (the raw input messages, the order, its cancel, the
-    warehouse's updates)."""
-    streams = [f"{category}-{order_id}" for category in components.order_streams()]
-    flows = set(Event.objects.filter(stream_id__in=streams).values_list("correlation_id", flat=True))
-    return list(
-        Event.objects.filter(Q(stream_id__in=streams) | Q(correlation_id__in=flows)).order_by(
-            "transaction_id", "position"
-        )
-    )
-
+from .order_page import order_story
 
 #: The read model's statuses in which an order can still be cancelled: before dispatch. They only
 #: decide whether the button shows; the orders component decides the cancel itself, as the read
@@ -63,7 +49,8 @@ class CancelOrderForm(forms.Form):
 
 def story_row(event: Event) -> tuple[Any, ...]:
     """One event of an order's story as its table shows it: when, component, stream, event, who
-    sent it (a raw message's staff user and partner), its reason, and its data."""
+    sent it (a raw message's staff user and partner), its reason, its data, and the link to the
+    order summary as it was right after it (time travel)."""
     return (
         event.recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
         event.category,
@@ -72,6 +59,8 @@ def story_row(event: Event) -> tuple[Any, ...]:
         _sender(event),
         event.data.get("reason") if isinstance(event.data.get("reason"), str) else "",
         pretty_json(event.data),
+        f"?{time_travel.PARAMETER}={event.position}#time-travel",
+        event.position,
     )
 
 
@@ -88,16 +77,25 @@ def _sender(event: Event) -> str:
     return f"{user} ({partner})" if user else partner
 
 
+#: The read model row's fields shown as they are; lines and the address have views of their own.
+ROW_FIELDS = [f.name for f in OrderSummary._meta.fields if f.name != "lines" and not f.name.startswith("shipping_")]
+
+
 @admin.register(OrderSummary)
 class OrderSummaryAdmin(ReadModelAdmin):
     list_display = ("order_id", "status", "customer_email", "total", "currency", "partner", "placed_at", "updated_at")
     list_filter = ("status", "payment_status", "shipment_status", "partner")
-    search_fields = ("order_id__exact", "customer_email__exact")
-    search_help_text = "An exact order id or customer email."
+    # order_id = %s OR UPPER(customer_email) LIKE UPPER(%%s%%) OR UPPER(customer_name) LIKE ...,
+    # each word of the search ANDed: a scan of the read model (one row per order), no index.
+    search_fields = ("order_id__exact", "customer_email__icontains", "customer_name__icontains")
+    search_help_text = "An exact order id, or part of the customer's email or name (any case)."
     ordering = ("-placed_at",)
     date_hierarchy = "placed_at"
     fieldsets = (
-        ("Read model row (order_summary)", {"fields": [f.name for f in OrderSummary._meta.fields]}),
+        ("Read model row (order_summary)", {"fields": ROW_FIELDS}),
+        ("Lines", {"fields": ["order_lines"]}),
+        ("Shipping address", {"fields": ["address"]}),
+        ("Failed charges", {"fields": ["failed_charges"]}),
         ("Story: every event of the order, in log order", {"fields": ["story"]}),
     )
 
@@ -105,19 +103,34 @@ class OrderSummaryAdmin(ReadModelAdmin):
         css = {"all": ["orders/order-story.css"]}
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "story"]
+        return [*super().get_readonly_fields(request, obj), "order_lines", "address", "failed_charges", "story"]
+
+    @admin.display(description="lines")
+    def order_lines(self, summary: OrderSummary) -> SafeString:
+        return order_page.lines_table(summary)
+
+    @admin.display(description="ships to")
+    def address(self, summary: OrderSummary) -> SafeString:
+        return order_page.shipping_address(summary)
+
+    @admin.display(description="failed")
+    def failed_charges(self, summary: OrderSummary) -> SafeString:
+        return order_page.failed_charges(summary)
 
     @admin.display(description="events")
     def story(self, summary: OrderSummary) -> SafeString:
         rows = format_html_join(
             "",
-            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="story-reason">{}</td>'
-            "<td><details><summary>data</summary>{}</details></td></tr>",
-            (story_row(event) for event in order_story(summary.order_id)),
+            '<tr id="event-{8}"><td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td>'
+            '<td class="story-reason">{5}</td><td><details><summary>data</summary>{6}</details></td>'
+            '<td><a href="{7}" class="as-of" title="The order summary as it was right after this event">'
+            "as it was</a></td></tr>",
+            map(story_row, order_story(summary)),
         )
         return format_html(
-            '<table class="order-story"><thead><tr><th>recorded at</th><th>component</th><th>stream</th>'
-            "<th>event</th><th>by</th><th>reason</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            '<table class="order-story" id="story"><thead><tr><th>recorded at</th><th>component</th><th>stream</th>'
+            "<th>event</th><th>by</th><th>reason</th><th></th><th>time travel</th></tr></thead><tbody>{}</tbody>"
+            "</table>",
             rows,
         )
 
@@ -139,7 +152,23 @@ class OrderSummaryAdmin(ReadModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.status in CANCELLABLE_STATUSES and self.has_cancel_permission(request):
             context["cancel_url"] = self._url("cancel", obj)
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+        refused = False
+        if obj is not None and time_travel.PARAMETER in request.GET:
+            context["time_travel"], refused = self._time_travel(request, obj)
+        response = super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+        if refused:
+            response.status_code = 400
+        return response
+
+    def _time_travel(self, request: HttpRequest, summary: OrderSummary) -> tuple[SafeString, bool]:
+        """The panel of the order summary as it was after the event `?as_of=` names (its position),
+        beside the row now; or, for an event not in the story, the refusal in words."""
+        close_url = f"{request.path}#story"
+        try:
+            found = time_travel.as_of(summary, order_story(summary), request.GET[time_travel.PARAMETER])
+        except time_travel.NotInStory as refused:
+            return time_travel.refusal(str(refused), close_url=close_url), True
+        return time_travel.panel(found, close_url=close_url), False
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The confirmation form (GET) and the cancel it sends through the gateway (POST)."""
@@ -228,5 +257,7 @@ class ProductSalesAdmin(ReadModelAdmin):
 @admin.register(CustomerOrders)
 class CustomerOrdersAdmin(ReadModelAdmin):
     list_display = ("email", "name", "orders", "cancelled", "first_order_at", "last_order_at", "last_order_id")
-    search_fields = ("email__exact",)
+    # UPPER(email) LIKE UPPER('%...%') OR UPPER(name) LIKE ...: a scan of the read model (one row per customer).
+    search_fields = ("email__icontains", "name__icontains")
+    search_help_text = "Part of the customer's email or name (any case)."
     ordering = ("-last_order_at",)
