@@ -80,6 +80,7 @@ READ_MODEL_TABLES = (
     "orders_productsales",
     "orders_customerorders",
     "billing_paymentledgerentry",
+    "billing_paymentsbyday",
     "shipping_shipmentboardrow",
 )
 

@@ -1,10 +1,10 @@
-"""Billing's read model in the admin, read only."""
+"""Billing's read models in the admin, read only."""
 
 from django.contrib import admin
 
 from eventstore.admin.toolkit import ReadModelAdmin
 
-from .models import PaymentLedgerEntry
+from .models import PaymentLedgerEntry, PaymentsByDay
 
 
 @admin.register(PaymentLedgerEntry)
@@ -15,3 +15,11 @@ class PaymentLedgerAdmin(ReadModelAdmin):
     search_help_text = "An exact order id."
     ordering = ("-recorded_at",)
     date_hierarchy = "recorded_at"
+
+
+@admin.register(PaymentsByDay)
+class PaymentsByDayAdmin(ReadModelAdmin):
+    list_display = ("day", "kind", "payments")
+    list_filter = ("kind",)
+    ordering = ("-day", "kind")
+    date_hierarchy = "day"

@@ -154,7 +154,7 @@ def fill_the_order_form(page, site_url: str, *, name: str = "Ann", quantity: str
     page.get_by_label("Address").fill("1 Via Roma")
     page.get_by_label("City").fill("Rome")
     page.get_by_label("Postcode").fill("00100")
-    page.get_by_label("Country").fill("IT")
+    page.get_by_label("Country").select_option("IT")
     page.get_by_label("Payment").select_option(token)
 
 

@@ -231,6 +231,7 @@ def test_every_read_model_has_one_registered_projector():
         "product_sales",
         "customer_orders",
         "payments_ledger",
+        "payments_by_day",
         "shipments_board",
         "message_outcomes",
         "returns",
