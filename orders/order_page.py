@@ -85,14 +85,12 @@ def lines_table(summary: OrderSummary) -> SafeString:
     return format_html(
         '<div class="order-table-box"><table class="order-lines"><thead><tr><th scope="col">Product</th>'
         '<th scope="col">SKU</th><th scope="col" class="num">Quantity</th>'
-        '<th scope="col" class="num">Unit price ({})</th><th scope="col" class="num">Line total ({})</th>'
+        '<th scope="col" class="num">Unit price</th><th scope="col" class="num">Line total</th>'
         '</tr></thead><tbody>{}</tbody><tfoot><tr><th scope="row" colspan="4">Total</th>'
-        '<td class="num">{} {}</td></tr></tfoot></table></div>',
-        currency,
-        currency,
+        '<td class="num">{}</td></tr></tfoot></table></div><p class="order-note">Amounts in {}.</p>',
         body,
         money(summary.total),
-        currency,
+        currency or "the order's currency",
     )
 
 

@@ -36,6 +36,7 @@ class NotInStory(ValueError):
 @dataclass(frozen=True)
 class FieldThen:
     name: str
+    label: str
     then: Any
     now: Any
 
@@ -85,7 +86,7 @@ def as_of(summary: OrderSummary, story: list[Event], value: str) -> AsOf:
     fields = []
     for field in OrderSummary._meta.fields:
         then = None if row is None else row.get(field.name, field.get_default())
-        fields.append(FieldThen(field.name, then, getattr(summary, field.name)))
+        fields.append(FieldThen(field.name, str(field.verbose_name), then, getattr(summary, field.name)))
     return AsOf(event, number, row, fields)
 
 
@@ -104,13 +105,20 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def _mark(differs: bool) -> SafeString:
+    """The mark of a field that differs: a sign, said as a word to screen readers."""
+    if not differs:
+        return SafeString("")
+    return format_html('<span aria-hidden="true">≠</span><span class="tt-hidden">{}</span>', "differs")
+
+
 def panel(found: AsOf, *, close_url: str) -> SafeString:
     """The comparison: each field after the event and now, the fields that differ marked in words."""
     rows = format_html_join(
         "",
         '<tr class="{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td class="tt-mark">{}</td></tr>',
         (
-            (f"tt-{'differs' if f.differs else 'same'}", f.name, shown(f.then), shown(f.now), "differs" * f.differs)
+            (f"tt-{'differs' if f.differs else 'same'}", f.label, shown(f.then), shown(f.now), _mark(f.differs))
             for f in found.fields
         ),
     )

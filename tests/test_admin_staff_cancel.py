@@ -98,18 +98,19 @@ def test_staff_with_the_permission_cancel_a_paid_order_and_its_story_shows_who_d
     assert message.data == {"action": "cancel", "order_id": ORDER_ID, "reason": "Customer called"}
     assert (message.metadata["user"], message.metadata["source"]) == ("clerk", "staff")
     assert Partner.objects.get(name=STAFF_PARTNER).allowed_sources == ["staff"]
-    summary = processed(
-        lambda: OrderSummary.objects.filter(order_id=ORDER_ID, status="cancelled", payment_status="refunded").first(),
-        what="the order cancelled and refunded",
+    processed(  # the shipment's cancel may be seen after the refund
+        lambda: OrderSummary.objects.filter(
+            order_id=ORDER_ID, status="cancelled", payment_status="refunded", shipment_status="cancelled"
+        ).first(),
+        what="the order cancelled, refunded and its shipment cancelled",
     )
-    assert summary.shipment_status == "cancelled"
     assert streams(ORDER_ID) == (
         ["OrderPlaced", "OrderCancelled"],
         ["PaymentCaptured", "PaymentRefunded"],
         ["ShipmentRequested", "ShipmentCancelled"],
     )
     story = clerk.get(change_url()).content.decode()
-    staff_row = re.search(rf"<tr>(?:(?!</tr>).)*event_id={message.event_id}(?:(?!</tr>).)*</tr>", story, re.S)
+    staff_row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*event_id={message.event_id}(?:(?!</tr>).)*</tr>", story, re.S)
     assert staff_row is not None
     assert '<td>clerk (staff)</td><td class="story-reason">Customer called</td>' in staff_row.group(0)
     assert "MessageProcessed" in story  # the message's outcome, in the cancel's flow
