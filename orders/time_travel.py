@@ -131,11 +131,12 @@ def panel(found: AsOf, *, close_url: str) -> SafeString:
     )
     return format_html(
         '<fieldset class="module time-travel" id="time-travel"><h2>As it was after event {} of the story</h2>'
-        '<p class="tt-event">{} ({}, position {}) at {} UTC. {} <a href="{}">Close</a></p>'
+        '<p class="tt-event"><a href="#event-{}">{}</a> ({}, position {}) at {} UTC. {} <a href="{}">Close</a></p>'
         '<div class="order-table-box"><table class="tt-compare"><thead><tr><th scope="col">Field</th>'
         '<th scope="col">After event {}</th><th scope="col">Now</th><th scope="col"><span class="tt-hidden">'
         "Differs</span></th></tr></thead><tbody>{}</tbody></table></div></fieldset>",
         found.number,
+        event.position,
         event.event_type,
         event.stream_id,
         event.position,

@@ -189,7 +189,8 @@ def test_the_page_shows_the_row_after_the_chosen_event_beside_the_row_now(post, 
     assert rows["payment status"] == ("—", "refunded", differs)
     assert rows["customer email"] == ("ann@example.com", "ann@example.com", "")
     assert rows["total"] == ("39.80", "39.80", "")
-    assert "OrderPlaced (order-S-1, position" in panel.group(0)
+    named = f'<a href="#event-{placed.position}">OrderPlaced</a> (order-S-1, position {placed.position})'
+    assert named in panel.group(0)  # with a link to its row of the story
 
 
 @pytest.mark.parametrize("value", ["abc", "", "-1", "1e3", "99999999999", "9" * 40])
