@@ -3,13 +3,16 @@ order's lines as a table with product names, its shipping address, its failed ch
 travel: the order summary as it was right after any event of its story, folded again from the
 events up to it, beside the row now."""
 
+import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
+from eventstore import mapping
 from eventstore.models import Event
 from orders import time_travel
 from orders.models import CustomerOrders, OrderSummary
@@ -212,3 +215,26 @@ def test_an_event_of_another_orders_story_is_refused(post, staff_client):
     answer = staff_client.get(PAGE.format("S-1"), {"as_of": other.position})
     assert answer.status_code == 400
     assert f"Event {other.position} is not in this order" in answer.content.decode()
+
+
+def test_time_travel_folds_the_events_as_the_code_reads_them(post, monkeypatch):
+    """Through the store's reading (`eventstore.mapping.on_read`), not the rows as stored: a read
+    step that changes an event (as upcasting or opening personal data does) shows in the fold."""
+    post(web_order("S-1", "tok_ok"))
+    summary = settled("S-1")
+    story = order_story(summary)
+    placed = next(event for event in story if event.event_type == "OrderPlaced")
+
+    def renamed(events: list) -> list:
+        return [
+            replace(e, data={**e.data, "customer": {**e.data["customer"], "name": "Ann as read"}})
+            if e.event_type == "OrderPlaced"
+            else e
+            for e in events
+        ]
+
+    # The last step on the way out, after the project's own (personal data opened, upcast).
+    monkeypatch.setattr(mapping, "_read_steps", [*mapping._read_steps, renamed])
+    found = time_travel.as_of(summary, story, str(placed.position))
+    assert found.row["customer_name"] == "Ann as read"
+    assert "Ann as read" not in json.dumps(Event.objects.get(pk=placed.pk).data)  # the row as it was
