@@ -16,7 +16,9 @@ admin shows the row as stored beside `on_read` of it. With no step added, both a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any
 
 from eventstore.store_types import NewEvent, RecordedEvent
 
@@ -54,3 +56,20 @@ def on_read(events: list[RecordedEvent]) -> list[RecordedEvent]:
         for step in _read_steps:
             events = step(events)
     return events
+
+
+def as_read(row: Any) -> RecordedEvent:
+    """A row of the log as stored (an `eventstore.models.Event`, for the admin's pages) as the code
+    reads it: `on_read` of it. The row itself is left as it is."""
+    stored = RecordedEvent(
+        row.position,
+        row.transaction_id,
+        row.stream_id,
+        row.version,
+        row.event_id,
+        row.event_type,
+        copy.deepcopy(row.data),
+        copy.deepcopy(row.metadata),
+        row.recorded_at,
+    )
+    return on_read([stored])[0]

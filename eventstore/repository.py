@@ -11,6 +11,12 @@
 A snapshot of the state is written, in the same transaction as the events, whenever `snapshot_every`
 events (setting `EVENTSTORE_SNAPSHOT_EVERY`, default 100) have been appended since the last one, so a
 load reads one snapshot and fewer than `snapshot_every` events, however long the stream.
+
+A snapshot is folded from events in the shapes of their time. When one of the aggregate's event
+types gains a version (an upcaster, eventstore.upcasting) the state folded from the new shapes may
+differ, so the snapshot's schema is the aggregate's `snapshot_schema` plus the versions its event
+types have gained: both only grow, so older snapshots are ignored and the next load replays the
+stream, as when `snapshot_schema` is raised by hand.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar
 from django.conf import settings
 from django.db import connections, transaction
 
-from eventstore import codec
+from eventstore import codec, upcasting
 from eventstore.aggregate import Aggregate
 from eventstore.models import Snapshot
 from eventstore.store import NO_STREAM, AppendResult, ConcurrencyError, EventStore, NewEvent
@@ -100,6 +106,11 @@ class Repository(Generic[A]):
         aggregate.mark_saved()
         return result
 
+    @property
+    def snapshot_schema(self) -> int:
+        """The schema the aggregate's snapshots are written and read with (see the module's docstring)."""
+        return self.aggregate_type.snapshot_schema + upcasting.versions_added(tuple(self._event_classes))
+
     def _decode(self, event_type: str, data: dict[str, Any]) -> Any:
         try:
             cls = self._event_classes[event_type]
@@ -119,7 +130,7 @@ class Repository(Generic[A]):
             cursor.execute(
                 f"SELECT version, state FROM {Snapshot._meta.db_table}"
                 " WHERE stream_id = %s AND aggregate_type = %s AND schema_version = %s",
-                [stream_id, self.aggregate_type.__name__, self.aggregate_type.snapshot_schema],
+                [stream_id, self.aggregate_type.__name__, self.snapshot_schema],
             )
             row = cursor.fetchone()
         if row is None:
@@ -133,7 +144,7 @@ class Repository(Generic[A]):
                 Snapshot(
                     stream_id=aggregate.stream_id,
                     aggregate_type=type(aggregate).__name__,
-                    schema_version=aggregate.snapshot_schema,
+                    schema_version=self.snapshot_schema,
                     version=aggregate.version,
                     state=aggregate.snapshot_state(),
                     recorded_at=datetime.now(UTC),

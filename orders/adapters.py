@@ -75,7 +75,7 @@ def _command_for(
         action = body["action"]
         if action != "cancel":
             raise PermanentFailure(f"Unknown order action {action!r}.")
-        return cancel_order(body)
+        return cancel_order(body, source=source)
     if source == "web":
         return web_order(body, message_id=message_id, partner=partner)
     if source == "marketplace":
@@ -141,9 +141,20 @@ def marketplace_order(body: dict[str, Any], *, partner: str | None) -> PlaceOrde
     )
 
 
-def cancel_order(body: dict[str, Any]) -> CancelOrder:
-    """A cancel, from any source."""
-    return _valid(CancelOrder, order_id=_field(body, "order_id", str), reason=_field(body, "reason", str))
+def cancel_order(body: dict[str, Any], *, source: str | None) -> CancelOrder:
+    """A cancel, from any source; the source says who asked for it."""
+    return _valid(
+        CancelOrder,
+        order_id=_field(body, "order_id", str),
+        reason=_field(body, "reason", str),
+        requested_by=requester_of(source),
+    )
+
+
+def requester_of(source: str | None) -> str:
+    """Who asks through a source: the web shop speaks for its customer, the `staff` source for
+    staff (the gateway allows it to staff only), any other source for the partner that posts it."""
+    return {"web": "customer", "staff": "staff"}.get(source or "", "partner")
 
 
 def _valid(command_type: type, **fields: Any) -> Any:

@@ -21,6 +21,11 @@ MAX_SKU_LENGTH = 100
 MAX_QUANTITY = 1_000_000  # a line's; product sales add them up in a 32-bit column
 MAX_TOTAL = Decimal("999999999999.99")  # the order summary's total: 14 digits, 2 of them cents
 DISPATCHED_REASON = "The order has already been dispatched."
+#: Who may ask for a cancel (OrderCancelled v2, `requested_by`): the customer (through the web
+#: shop), staff (the admin) or a partner (a marketplace, any other source).
+REQUESTERS = ("customer", "staff", "partner")
+#: `requested_by` of a cancel recorded before v2, which did not say who asked (orders/upcasters.py).
+UNKNOWN_REQUESTER = "unknown"
 
 
 class InvalidOrder(Exception):
@@ -141,9 +146,12 @@ class PlaceOrder:
 class CancelOrder:
     order_id: str
     reason: str
+    requested_by: str  # one of REQUESTERS
 
     def __post_init__(self) -> None:
         _check_order_id(self.order_id)
+        if self.requested_by not in REQUESTERS:
+            raise InvalidOrder(f"A cancel is asked by one of {', '.join(REQUESTERS)}, not {self.requested_by!r}.")
 
 
 # --- events ---------------------------------------------------------------------------------------
@@ -164,8 +172,11 @@ class OrderPlaced:
 
 @dataclass(frozen=True)
 class OrderCancelled:
+    """Version 2: `requested_by` says who asked (REQUESTERS; UNKNOWN_REQUESTER for a version-1 event)."""
+
     order_id: str
     reason: str
+    requested_by: str
 
 
 @dataclass(frozen=True)
@@ -221,7 +232,7 @@ class Order(Aggregate):
         if dispatched:
             self.record(OrderCancellationRejected(order_id=self.id, reason=DISPATCHED_REASON))
         else:
-            self.record(OrderCancelled(order_id=self.id, reason=command.reason))
+            self.record(OrderCancelled(order_id=self.id, reason=command.reason, requested_by=command.requested_by))
 
     def apply(self, event: object) -> None:
         match event:

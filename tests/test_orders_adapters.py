@@ -93,10 +93,15 @@ def test_a_marketplace_order_becomes_place_order_with_prices_from_cents():
     assert str(command(MARKETPLACE, source="marketplace").lines[0].unit_price) == "19.90"
 
 
-@pytest.mark.parametrize("source", ["web", "marketplace", "pos"])
-def test_a_cancel_from_any_source_becomes_cancel_order(source):
+@pytest.mark.parametrize(
+    ("source", "requested_by"),
+    [("web", "customer"), ("staff", "staff"), ("marketplace", "partner"), ("pos", "partner")],
+)
+def test_a_cancel_from_any_source_becomes_cancel_order_saying_who_asked(source, requested_by):
     body = {"action": "cancel", "order_id": "W-1", "reason": "changed my mind"}
-    assert command(body, source=source) == CancelOrder(order_id="W-1", reason="changed my mind")
+    assert command(body, source=source) == CancelOrder(
+        order_id="W-1", reason="changed my mind", requested_by=requested_by
+    )
 
 
 @pytest.mark.parametrize("applies", ["shipment", "payment", None])

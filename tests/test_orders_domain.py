@@ -43,7 +43,7 @@ PLACED = OrderPlaced(
     shipping_address=PLACE.shipping_address,
     payment_token="tok_ok",
 )
-CANCEL = CancelOrder(order_id="42", reason="changed my mind")
+CANCEL = CancelOrder(order_id="42", reason="changed my mind", requested_by="customer")
 
 
 def given(*events: object) -> Order:
@@ -139,7 +139,7 @@ def test_an_order_id_of_100_characters_and_a_free_line_are_valid():
 def test_a_cancel_before_dispatch_cancels_the_order():
     order = given(PLACED)
     order.cancel(CANCEL, dispatched=False)
-    assert order.pending_events() == [OrderCancelled(order_id="42", reason="changed my mind")]
+    assert order.pending_events() == [OrderCancelled(order_id="42", reason="changed my mind", requested_by="customer")]
 
 
 def test_a_cancel_after_dispatch_is_rejected():
@@ -149,7 +149,7 @@ def test_a_cancel_after_dispatch_is_rejected():
 
 
 def test_cancelling_a_cancelled_order_records_nothing():
-    order = given(PLACED, OrderCancelled(order_id="42", reason="changed my mind"))
+    order = given(PLACED, OrderCancelled(order_id="42", reason="changed my mind", requested_by="staff"))
     order.cancel(CANCEL, dispatched=False)
     order.cancel(CANCEL, dispatched=True)
     assert order.pending_events() == []
@@ -170,4 +170,10 @@ def test_cancelling_an_order_never_placed_raises_order_not_found():
 
 def test_a_cancel_needs_a_valid_order_id():
     with pytest.raises(InvalidOrder, match="1 to 100 characters"):
-        CancelOrder(order_id="", reason="x")
+        CancelOrder(order_id="", reason="x", requested_by="staff")
+
+
+@pytest.mark.parametrize("requested_by", ["unknown", "Customer", ""])
+def test_a_cancel_is_asked_by_a_customer_staff_or_a_partner(requested_by):
+    with pytest.raises(InvalidOrder, match="customer, staff, partner"):
+        CancelOrder(order_id="42", reason="x", requested_by=requested_by)

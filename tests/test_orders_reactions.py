@@ -56,8 +56,8 @@ def dispatched(order_id: str) -> RecordedEvent:
     return append(f"shipment-{order_id}", "ShipmentDispatched", data, {"correlation_id": "flow-1"})
 
 
-def cancel(order_id: str) -> RecordedEvent:
-    return received({"action": "cancel", "order_id": order_id, "reason": "changed my mind"})
+def cancel(order_id: str, *, source: str = "web") -> RecordedEvent:
+    return received({"action": "cancel", "order_id": order_id, "reason": "changed my mind"}, source=source)
 
 
 def run(event: RecordedEvent) -> None:
@@ -130,9 +130,18 @@ def test_a_cancel_before_dispatch_cancels_the_order():
     placed, cancelled = order_events("W-1")
     assert (cancelled.event_type, cancelled.data) == (
         "OrderCancelled",
-        {"order_id": "W-1", "reason": "changed my mind"},
+        {"order_id": "W-1", "reason": "changed my mind", "requested_by": "customer"},
     )
     assert (cancelled.correlation_id, cancelled.causation_id) == (str(cause.event_id), str(cause.event_id))
+    assert cancelled.metadata["schema_version"] == 2
+
+
+@pytest.mark.parametrize(("source", "requested_by"), [("staff", "staff"), ("marketplace", "partner")])
+def test_a_cancel_records_who_asked_for_it_from_its_source(source, requested_by):
+    run(received(WEB_ORDER))
+    run(cancel("W-1", source=source))
+    placed, cancelled = order_events("W-1")
+    assert cancelled.data["requested_by"] == requested_by
 
 
 def test_a_dispatch_is_cached_once_however_often_it_is_delivered():

@@ -13,6 +13,10 @@ Every query the change list runs is served by an index of `eventstore_event`:
 - the paginator never counts the whole table (`toolkit.CappedCountPaginator`), and facet counts are off;
 - search is an exact match on stream id, correlation id or event id, never a LIKE '%...%' scan;
 - only those lookups are accepted in the query string (`EventAdmin.allowed_lookups`).
+
+An event's page shows the row as stored and, beside it, the event as the code reads it now
+(`eventstore.mapping.as_read`: upcast to its type's current schema version), with the version it
+was written in and the upcasters it goes through. Nothing on the page changes the row.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
+from eventstore import mapping, upcasting
 from eventstore.admin.toolkit import ReadOnlyAdmin, event_list_link, pretty_json
 from eventstore.models import Event, Snapshot
+from eventstore.store_types import RecordedEvent
 
 
 def indexed_values(model: type[Model], column: str) -> list[str]:
@@ -89,7 +95,9 @@ class EventAdmin(ReadOnlyAdmin):
         "transaction_id",
         "flow",
         "cause",
+        "schema",
         "pretty_data",
+        "data_as_read",
         "pretty_metadata",
     )
     readonly_fields = fields
@@ -140,13 +148,37 @@ class EventAdmin(ReadOnlyAdmin):
     def cause(self, event: Event) -> SafeString | str:
         return "-" if event.causation_id is None else event_list_link(event.causation_id, event_id=event.causation_id)
 
-    @admin.display(description="data")
+    @admin.display(description="schema version")
+    def schema(self, event: Event) -> str:
+        stored = event.metadata.get(upcasting.VERSION_KEY)
+        written = (
+            f"{stored} as stored" if stored is not None else "1 as stored (none recorded: written before versions were)"
+        )
+        read = _as_read(event)
+        current = read.metadata.get(upcasting.VERSION_KEY, 1)
+        steps = upcasting.steps_for(event.event_type, stored or 1)
+        if not steps:
+            return f"{written}; read as it is"
+        return f"{written}; read as {current}, through " + ", then ".join(step.name for step in steps)
+
+    @admin.display(description="data as stored")
     def pretty_data(self, event: Event) -> SafeString:
         return pretty_json(event.data)
 
-    @admin.display(description="metadata")
+    @admin.display(description="metadata as stored")
     def pretty_metadata(self, event: Event) -> SafeString:
         return pretty_json(event.metadata)
+
+    @admin.display(description="data as the code reads it")
+    def data_as_read(self, event: Event) -> SafeString:
+        return pretty_json(_as_read(event).data)
+
+
+def _as_read(event: Event) -> RecordedEvent:
+    """The event as the code reads it, worked out once per row shown."""
+    if not hasattr(event, "_as_read"):
+        event._as_read = mapping.as_read(event)
+    return event._as_read
 
 
 @admin.register(Snapshot)
