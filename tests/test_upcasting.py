@@ -229,7 +229,7 @@ def test_a_rebuild_over_a_log_of_both_versions_reads_each_in_the_current_shape(f
     assert folded == [("A-1", "unknown"), ("A-2", "partner"), ("A-3", "unknown")]
     statuses = dict(OrderSummary.objects.values_list("order_id", "status"))
     assert statuses == {"A-1": "cancelled", "A-2": "cancelled", "A-3": "cancelled", "A-4": "placed"}
-    assert CustomerOrders.objects.get(email="ann@example.com").cancelled == 3
+    assert sum(CustomerOrders.objects.values_list("cancelled", flat=True)) == 3  # v1 and v2 cancels alike
     assert rows() == before  # the rebuild read every event and rewrote none
 
 
