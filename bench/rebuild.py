@@ -56,7 +56,11 @@ def history(orders: range):
             ]
             if fate == "cancel":
                 events += [
-                    ("order", "OrderCancelled", {"order_id": order_id, "reason": "changed mind"}),
+                    (
+                        "order",
+                        "OrderCancelled",
+                        {"order_id": order_id, "reason": "changed mind", "requested_by": "customer"},
+                    ),
                     ("payment", "PaymentRefunded", paid),
                     ("shipment", "ShipmentCancelled", {"order_id": order_id, "reason": "changed mind"}),
                 ]

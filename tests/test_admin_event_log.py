@@ -83,6 +83,13 @@ def test_search_matches_an_exact_stream_id_only(admin_client, flow):
     assert listed(admin_client, q="order") == []
 
 
+def test_search_for_a_bare_order_id_finds_the_streams_of_its_story(admin_client, flow, store):
+    store.append("return-1", [NewEvent("ReturnRequested", {"n": 4})], NO_STREAM)
+    store.append("note-1", [NewEvent("Noted", {"n": 5})], NO_STREAM)  # no component's order stream
+    assert listed(admin_client, q=" 1 ") == [("return-1", 0), ("order-1", 1), ("payment-1", 0), ("order-1", 0)]
+    assert listed(admin_client, q="3") == []
+
+
 def test_search_matches_a_correlation_id_or_an_event_id(admin_client, flow):
     assert len(listed(admin_client, q="msg-1")) == 3
     assert listed(admin_client, q=str(only_event("order-2").event_id)) == [("order-2", 0)]

@@ -35,7 +35,7 @@ def order_placed(order_id: str, n: int) -> dict:
 def event(kind: str, order_id: str, n: int) -> tuple[str, NewEvent]:
     data = {
         "OrderPlaced": lambda: order_placed(order_id, n),
-        "OrderCancelled": lambda: {"order_id": order_id, "reason": "changed mind"},
+        "OrderCancelled": lambda: {"order_id": order_id, "reason": "changed mind", "requested_by": "customer"},
         "PaymentCaptured": lambda: {"order_id": order_id, "amount": f"{n}.50", "currency": "EUR", "provider_ref": "p"},
         "PaymentDeclined": lambda: {"order_id": order_id, "reason": "declined"},
         "PaymentRefunded": lambda: {"order_id": order_id, "amount": f"{n}.50", "currency": "EUR", "provider_ref": "p"},

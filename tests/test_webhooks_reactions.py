@@ -123,7 +123,12 @@ def test_an_event_that_changes_no_status_writes_nothing():
     acme = endpoint("acme")
     handled(
         placed_order("A-1"),
-        appended("order-A-1", "OrderCancelled", {"order_id": "A-1", "reason": "changed my mind"}, flow="cancel-1"),
+        appended(
+            "order-A-1",
+            "OrderCancelled",
+            {"order_id": "A-1", "reason": "changed my mind", "requested_by": "customer"},
+            flow="cancel-1",
+        ),
         appended("payment-A-1", "PaymentCaptured", {"order_id": "A-1"}, flow="flow-A-1"),
     )
     assert [kind for kind, _, _ in sent(acme)] == ["order.placed", "order.cancelled"]

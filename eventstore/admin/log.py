@@ -11,7 +11,9 @@ Every query the change list runs is served by an index of `eventstore_event`:
 - sorting is by position only (`toolkit.SortableByOnlyChangeList`);
 - the filter choices come from a loose index scan, not SELECT DISTINCT (`indexed_values`);
 - the paginator never counts the whole table (`toolkit.CappedCountPaginator`), and facet counts are off;
-- search is an exact match on stream id, correlation id or event id, never a LIKE '%...%' scan;
+- search is an exact match on stream id, correlation id or event id, or a bare order id (42: the
+  streams of its story, order-42, payment-42, ..., one per category a component adds to an
+  order's story), never a LIKE '%...%' scan;
 - only those lookups are accepted in the query string (`EventAdmin.allowed_lookups`).
 
 An event's page shows the row as stored and, beside it, the event as the code reads it now
@@ -29,7 +31,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from eventstore import mapping, upcasting
+from eventstore import components, mapping, upcasting
 from eventstore.admin.toolkit import ReadOnlyAdmin, event_list_link, pretty_json
 from eventstore.models import Event, Snapshot
 from eventstore.store_types import RecordedEvent
@@ -83,7 +85,7 @@ class EventAdmin(ReadOnlyAdmin):
     sortable_by = ("position",)
     ordering = ("-transaction_id", "-position")
     search_fields = ("stream_id__exact", "correlation_id__exact")
-    search_help_text = "An exact stream id (order-42), correlation id or event id."
+    search_help_text = "An exact order id (42: its whole story), stream id (order-42), correlation id or event id."
     fields = (
         "position",
         "event_id",
@@ -121,10 +123,15 @@ class EventAdmin(ReadOnlyAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return found, may_have_duplicates
+        # A bare order id: the streams of its story, through the (stream_id, version) index.
+        found = found | queryset.filter(stream_id__in=[f"{c}-{term}" for c in components.order_streams()])
         # The event id is matched here, not in search_fields: Django would compare it as text
         # (CAST(event_id AS varchar)), which no index serves.
         try:
-            event_id = uuid.UUID(search_term.strip())
+            event_id = uuid.UUID(term)
         except ValueError:
             return found, may_have_duplicates
         return found | queryset.filter(event_id=event_id), may_have_duplicates
