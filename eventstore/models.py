@@ -207,3 +207,29 @@ class ProjectorState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at ({self.transaction_id}, {self.position})"
+
+
+# --- personal data (eventstore.personal_data) ----------------------------------------------------
+
+
+class CustomerKey(models.Model):
+    """A customer's key, which seals their personal data in the log (crypto-shredding).
+
+    Not event-sourced, so that it can be destroyed: forgetting the customer empties `secret`, and
+    every field sealed with it reads as erased from then on. `customer` is a keyed hash of the
+    normalised email, never the email itself; a customer who comes back after being forgotten gets
+    a new key (a new row), the old one stays destroyed.
+
+    A customer may have two live keys: two transactions sealing a new customer's first events at
+    once each make one, rather than the second waiting on the first's lock (no unique index);
+    both seal, the oldest is used from then on, and forgetting destroys every one.
+    """
+
+    key_id = models.UUIDField(primary_key=True)
+    customer = models.CharField(max_length=64, db_index=True)
+    secret = models.BinaryField(null=True)  # 32 bytes of AES-256-GCM; None once destroyed
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({'destroyed' if self.destroyed_at else 'live'})"

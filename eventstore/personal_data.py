@@ -1,12 +1,413 @@
 """Customers' personal data, sealed with a key per customer (docs/design.md, "Personal data").
 
-Being built (issue 15): `install()` adds this module's steps to `eventstore.mapping`.
+A component declares where personal data sits, in its module `personal_data.py`::
+
+    PERSONAL_DATA = (
+        Sealed("OrderPlaced", email="customer.email", fields=("customer.name", "shipping_address.line1")),
+        Sealed("ShipmentRequested", customer_of="order-{order_id}", fields=("address.city",)),
+        Held("shipping's placed orders", export=..., forget=...),
+    )
+
+- `Sealed`: fields of an event type (dotted paths in its data; `when`: values its metadata must
+  have, for the raw messages of one shape). On the way in (`eventstore.mapping`) the fields are
+  taken out of the data and sealed together with AES-256-GCM under the customer's key, in
+  `data["sealed_personal_data"]`; on the way out they are put back. The customer is the one of
+  the `email` field, or of the first sealed event of the stream `customer_of` names.
+- `Held`: a table outside the log that holds a customer's data (a cache a consumer group keeps):
+  `export(customer)` is what it holds, `forget(customer)` scrubs it when the customer is forgotten.
+
+A customer is known by a keyed hash of their normalised email (`customer_id`), never the email.
+Their keys are rows of `CustomerKey`, not events, so `forget` can destroy them: from then on every
+field sealed with them reads as `ERASED` (the email as `erased_email(customer)`, one per customer,
+so counts of customers stay as they were). `forget` also records `CustomerForgotten` (the
+customer's hashed id and their orders: no personal data), from which the projectors anonymise
+their read models.
 """
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models.signals import post_migrate
+from django.utils.crypto import salted_hmac
+
+from eventstore import mapping
+from eventstore.store_types import NewEvent, RecordedEvent
+
+ENVELOPE = "sealed_personal_data"
+ERASED = "(erased)"
+FORGOTTEN_TYPE = "CustomerForgotten"
+FORGOTTEN_CATEGORY = "customer"
+_HASH_SALT = "eventstore.personal_data.customer"
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """Personal fields of an event type, sealed under the key of one customer."""
+
+    event_type: str
+    fields: tuple[str, ...]
+    email: str | None = None  # the path of the customer's email: the customer, and sealed too
+    customer_of: str | None = None  # else a stream, formatted with the data: its customer's
+    when: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.email is None) == (self.customer_of is None):
+            raise ImproperlyConfigured(f"{self.event_type}: a Sealed names its customer by `email` or `customer_of`.")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return ((self.email,) if self.email else ()) + tuple(self.fields)
+
+    def applies(self, event: NewEvent) -> bool:
+        return all(event.metadata.get(name) == value for name, value in self.when.items())
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer as forgetting and exporting know them: no personal data but through the log."""
+
+    id: str
+    order_ids: tuple[str, ...]
+    stream_ids: tuple[str, ...]
+    event_ids: tuple[uuid.UUID, ...] = ()  # of their sealed events
+
+    @property
+    def erased_email(self) -> str:
+        return erased_email(self.id)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A table outside the log holding customers' data: what it holds of one, and how to scrub it."""
+
+    name: str
+    export: Callable[[Customer], Any]
+    forget: Callable[[Customer], None] | None = None
+
+
+_sealed: dict[str, list[Sealed]] = {}
+_held: list[Held] = []
+#: How long a process seals with a key it has read without asking again. A customer forgotten in
+#: another process meanwhile has their next events sealed under the destroyed key: erased too.
+KEY_CACHE_SECONDS = 30.0
+#: customer -> (until, (key id, secret)): keys for writing only, committed ones.
+_write_keys: dict[str, tuple[float, tuple[uuid.UUID, bytes]]] = {}
 
 
 def install() -> None:
-    """Add the sealing steps to eventstore.mapping (none yet)."""
+    """Add the sealing steps to eventstore.mapping (when the event store's app is ready)."""
+    mapping.add_step(write=seal, read=open_sealed)
+    # A flush (the test runner's, between tests) or a migration may take keys away: forget them.
+    post_migrate.connect(_forget_kept_keys, dispatch_uid="eventstore.personal_data")
+
+
+def _forget_kept_keys(**_: Any) -> None:
+    _write_keys.clear()
 
 
 def declare(declarations: tuple) -> None:
-    """Take a component's declarations of where personal data sits (its `personal_data.PERSONAL_DATA`; none yet)."""
+    """Take a component's declarations (its `personal_data.PERSONAL_DATA`); the same ones twice once."""
+    for declared in declarations:
+        if isinstance(declared, Sealed):
+            found = _sealed.setdefault(declared.event_type, [])
+            if declared not in found:
+                found.append(declared)
+        elif isinstance(declared, Held):
+            if declared not in _held:
+                _held.append(declared)
+        else:
+            raise ImproperlyConfigured(f"{declared!r} is neither Sealed nor Held (eventstore.personal_data).")
+
+
+def customer_id(email: str) -> str:
+    """The customer's id: a keyed hash (HMAC-SHA256 with the site's SECRET_KEY) of the email,
+    trimmed and lower-cased, so the id says nothing of the email to who lacks the key."""
+    return salted_hmac(_HASH_SALT, email.strip().lower(), algorithm="sha256").hexdigest()[:32]
+
+
+def erased_email(customer: str) -> str:
+    """What a forgotten customer's email reads as: erased, and still one per customer."""
+    return f"(erased {customer[:12]})"
+
+
+# --- the steps ----------------------------------------------------------------------------------
+
+
+def seal(stream_id: str, events: list[NewEvent]) -> list[NewEvent]:
+    """The write step: each declared event with its personal fields sealed under its customer's key."""
+    if not _sealed or not any(e.event_type in _sealed for e in events):
+        return events
+    plans = []
+    for event in events:
+        declared = next((d for d in _sealed.get(event.event_type, ()) if d.applies(event)), None)
+        if declared is not None and not any(_has(event.data, path) for path in declared.paths):
+            declared = None  # nothing personal in it (a cancel of the same shape): left as it is
+        plans.append(None if declared is None else (declared, _customer_of(declared, event)))
+    if not any(plans):
+        return events
+    keys = _live_keys({plan[1] for plan in plans if plan is not None})
+    sealed = []
+    for event, plan in zip(events, plans, strict=True):
+        if plan is not None:
+            declared, customer = plan
+            event = _sealed_event(event, declared, customer, keys[customer])
+        sealed.append(event)
+    return sealed
+
+
+def open_sealed(events: list[RecordedEvent]) -> list[RecordedEvent]:
+    """The read step: sealed fields put back, or erased when their key was destroyed."""
+    envelopes = {n: e.data[ENVELOPE] for n, e in enumerate(events) if ENVELOPE in e.data}
+    if not envelopes:
+        return events
+    secrets = _secrets({envelope["key"] for envelope in envelopes.values()})
+    ciphers = {key_id: AESGCM(secret) for key_id, secret in secrets.items()}
+    for n, envelope in envelopes.items():
+        event = events[n]
+        # In place: the events are the rows just read (the admin's `as_read` reads a copy).
+        data = event.data
+        del data[ENVELOPE]
+        cipher = ciphers.get(envelope["key"])
+        if cipher is None:
+            values = dict.fromkeys(envelope["fields"], ERASED)
+            if email := envelope.get("email"):
+                values[email] = erased_email(envelope["customer"])
+        else:
+            box = base64.b64decode(envelope["sealed"])
+            values = json.loads(cipher.decrypt(box[:_NONCE_BYTES], box[_NONCE_BYTES:], event.event_id.bytes))
+        for path, value in values.items():
+            _put(data, path, value)
+    return events
+
+
+def _customer_of(declared: Sealed, event: NewEvent) -> str:
+    if declared.email is not None:
+        email = _get(event.data, declared.email)
+        # No email (a message that will be parked): a customer of its own, so it is sealed still.
+        return customer_id(email) if isinstance(email, str) else customer_id(f"event:{event.event_id}")
+    stream = declared.customer_of.format(**event.data)
+    from eventstore.models import Event
+
+    found = (
+        Event.objects.filter(stream_id=stream, **{f"data__{ENVELOPE}__customer__isnull": False})
+        .order_by("version")
+        .values_list(f"data__{ENVELOPE}__customer", flat=True)
+        .first()
+    )
+    return found or customer_id(f"stream:{stream}")
+
+
+def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[uuid.UUID, bytes]) -> NewEvent:
+    data = json.loads(json.dumps(event.data))  # a deep copy: the caller's dict is left as it was
+    values = {path: _take(data, path) for path in declared.paths if _has(data, path)}
+    key_id, secret = key
+    nonce = os.urandom(_NONCE_BYTES)
+    box = nonce + AESGCM(secret).encrypt(
+        nonce, json.dumps(values, separators=(",", ":")).encode(), event.event_id.bytes
+    )
+    data[ENVELOPE] = {
+        "customer": customer,
+        "key": str(key_id),
+        "fields": list(values),
+        **({"email": declared.email} if declared.email in values else {}),
+        "sealed": base64.b64encode(box).decode(),
+    }
+    return replace(event, data=data)
+
+
+def _live_keys(customers: set[str]) -> dict[str, tuple[uuid.UUID, bytes]]:
+    """Each customer's live key (their oldest), made for those who have none.
+
+    Keys are kept for writing in this process for KEY_CACHE_SECONDS once their transaction has
+    committed (a key made in a transaction rolled back is never kept): most appends then cost no
+    query. Reading never uses them: a destroyed key opens nothing, in any process, from then on.
+    """
+    from eventstore.models import CustomerKey
+
+    now = time.monotonic()
+    keys = {c: cached[1] for c in customers if (cached := _write_keys.get(c)) and cached[0] > now}
+    if wanted := customers - set(keys):
+        rows = CustomerKey.objects.filter(customer__in=wanted, destroyed_at__isnull=True).order_by("-created_at")
+        found = {c: (k, bytes(s)) for c, k, s in rows.values_list("customer", "key_id", "secret")}
+        made = [
+            CustomerKey(key_id=uuid.uuid4(), customer=c, secret=AESGCM.generate_key(bit_length=256))
+            for c in wanted - set(found)
+        ]
+        if made:
+            CustomerKey.objects.bulk_create(made)
+        found.update((key.customer, (key.key_id, key.secret)) for key in made)
+        keys.update(found)
+        until = now + KEY_CACHE_SECONDS
+        transaction.on_commit(lambda: _write_keys.update((c, (until, key)) for c, key in found.items()))
+    return keys
+
+
+def _secrets(key_ids: set[str]) -> dict[str, bytes]:
+    """The secrets of these keys that are not destroyed, by key id (as text)."""
+    from eventstore.models import CustomerKey
+
+    rows = CustomerKey.objects.filter(key_id__in=key_ids, secret__isnull=False).values_list("key_id", "secret")
+    return {str(key_id): bytes(secret) for key_id, secret in rows}
+
+
+# --- forgetting and exporting -------------------------------------------------------------------
+
+
+def split_at_forgotten(events: list[RecordedEvent]) -> list[tuple[list[RecordedEvent], RecordedEvent | None]]:
+    """For a projector: its batch in runs of events, each with the CustomerForgotten that ends it
+    (None for the last run), so it can anonymise its rows in log order."""
+    runs: list[tuple[list[RecordedEvent], RecordedEvent | None]] = []
+    run: list[RecordedEvent] = []
+    for event in events:
+        if event.event_type == FORGOTTEN_TYPE:
+            runs.append((run, event))
+            run = []
+        else:
+            run.append(event)
+    if run or not runs:
+        runs.append((run, None))
+    return runs
+
+
+class UnknownCustomer(Exception):
+    def __init__(self) -> None:
+        super().__init__("No data is held about a customer with this email.")
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    customer: Customer
+    keys_destroyed: int
+    recorded: bool  # False: forgotten before, with no key made since: nothing to do
+
+
+def find(email: str) -> Customer:
+    """The customer of `email` as the log knows them: their orders and streams."""
+    from eventstore.models import CustomerKey, Event
+
+    customer = customer_id(email)
+    rows = (
+        Event.objects.filter(**{f"data__{ENVELOPE}__customer": customer})
+        .order_by("position")
+        .values_list("event_id", "stream_id", "data__order_id")
+    )
+    stream_ids, order_ids, event_ids = set(), set(), []
+    for event_id, stream_id, order_id in rows:
+        event_ids.append(event_id)
+        stream_ids.add(stream_id)
+        if isinstance(order_id, str):
+            order_ids.add(order_id)
+    if not stream_ids and not CustomerKey.objects.filter(customer=customer).exists():
+        raise UnknownCustomer()
+    return Customer(customer, tuple(sorted(order_ids)), tuple(sorted(stream_ids)), tuple(event_ids))
+
+
+def forget(email: str, *, store: Any = None, metadata: dict[str, Any] | None = None) -> Forgotten:
+    """Forget the customer of `email`, in one transaction: record `CustomerForgotten`, destroy their
+    keys, drop the snapshots of their streams and scrub every `Held` table. UnknownCustomer if
+    nothing is held about them."""
+    from eventstore.models import CustomerKey, Snapshot
+    from eventstore.store import ANY, EventStore
+
+    customer = find(email)
+    store = store or EventStore()
+    with transaction.atomic():
+        live = CustomerKey.objects.select_for_update().filter(customer=customer.id, destroyed_at__isnull=True)
+        if not live.exists():
+            return Forgotten(customer, 0, recorded=False)
+        event = NewEvent(
+            FORGOTTEN_TYPE,
+            {"customer": customer.id, "erased_email": customer.erased_email, "order_ids": list(customer.order_ids)},
+            metadata=dict(metadata or {}),
+        )
+        store.append(f"{FORGOTTEN_CATEGORY}-{customer.id}", [event], ANY)  # the transaction's first write
+        destroyed = live.update(secret=None, destroyed_at=datetime.now(UTC))
+        _write_keys.pop(customer.id, None)
+        Snapshot.objects.filter(stream_id__in=customer.stream_ids).delete()
+        for held in _held:
+            if held.forget is not None:
+                held.forget(customer)
+    return Forgotten(customer, destroyed, recorded=True)
+
+
+def export(email: str, *, store: Any = None) -> dict[str, Any]:
+    """All that is held about the customer of `email`, as JSON values (the right of access)."""
+    from eventstore.models import CustomerKey
+    from eventstore.store import EventStore
+
+    customer = find(email)
+    store = store or EventStore()
+    events = store.get_all(list(customer.event_ids))
+    keys = CustomerKey.objects.filter(customer=customer.id).order_by("created_at")
+    return _json(
+        {
+            "customer": customer.id,
+            "keys": [{"created_at": k.created_at, "destroyed_at": k.destroyed_at} for k in keys],
+            "orders": list(customer.order_ids),
+            "events": [
+                {
+                    "stream_id": e.stream_id,
+                    "version": e.version,
+                    "type": e.event_type,
+                    "recorded_at": e.recorded_at,
+                    "data": e.data,
+                }
+                for e in events
+            ],
+            "held": {held.name: held.export(customer) for held in _held},
+        }
+    )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- paths in a JSON object ---------------------------------------------------------------------
+
+
+def _has(data: Any, path: str) -> bool:
+    for name in path.split("."):
+        if not isinstance(data, dict) or name not in data:
+            return False
+        data = data[name]
+    return True
+
+
+def _get(data: Any, path: str) -> Any:
+    return data if not path else _get_in(data, path.split("."))
+
+
+def _get_in(data: Any, names: Iterable[str]) -> Any:
+    for name in names:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
+
+
+def _take(data: dict[str, Any], path: str) -> Any:
+    *parents, leaf = path.split(".")
+    return _get_in(data, parents).pop(leaf)
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for name in parents:
+        data = data.setdefault(name, {})
+        if not isinstance(data, dict):
+            return
+    data[leaf] = value

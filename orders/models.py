@@ -56,7 +56,8 @@ class OrderSummary(models.Model):
     class Meta:
         verbose_name_plural = "order summaries"
         # Staff with it may cancel an order from its admin page (a cancel sent through the gateway).
-        permissions = [("cancel_order", "Can cancel orders")]
+        # and with the second, forget a customer (orders.service.forget_customer).
+        permissions = [("cancel_order", "Can cancel orders"), ("forget_customer", "Can forget customers")]
         indexes = [
             models.Index(fields=["partner", "placed_at"], name="orders_summary_partner"),
             models.Index(fields=["status", "placed_at"], name="orders_summary_status"),

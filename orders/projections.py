@@ -2,6 +2,10 @@
 
 Other components' events are read as raw JSON. Every value comes from the events (times are
 `recorded_at`, never now), so a rebuild from zero gives the same rows as following the log.
+
+A forgotten customer (CustomerForgotten, eventstore.personal_data) is anonymised in the order
+summaries and the customers: their personal fields read as erased, their counts stay. A rebuild
+after it reads their events erased already, and comes to the same rows.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.order_status import status_after
+from eventstore.personal_data import ERASED, FORGOTTEN_TYPE, split_at_forgotten
 from eventstore.projections import Rebuild, RowProjector
 from eventstore.store import EventStore, RecordedEvent
 
@@ -31,8 +36,21 @@ class OrderSummaryProjector(RowProjector):
         "ShipmentCancelled",
         "ReturnRequested",  # these two move the status only
         "ReturnReceived",
+        FORGOTTEN_TYPE,
     )
     model, key_fields = OrderSummary, ("order_id",)
+
+    def project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
+        for batch, forgotten in split_at_forgotten(events):
+            super().project(batch, rebuild=rebuild)
+            if forgotten is not None:
+                OrderSummary.objects.filter(order_id__in=forgotten.data["order_ids"]).update(
+                    customer_email=forgotten.data["erased_email"],
+                    customer_name=ERASED,
+                    shipping_line1=ERASED,
+                    shipping_city=ERASED,
+                    shipping_postcode=ERASED,
+                )
 
     def key(self, event: RecordedEvent) -> tuple[str]:
         return (event.data["order_id"],)
@@ -114,10 +132,16 @@ class ProductSalesProjector(RowProjector):
 
 class CustomerOrdersProjector(RowProjector):
     name = "customer_orders"
-    event_types = ("OrderPlaced", "OrderCancelled")
+    event_types = ("OrderPlaced", "OrderCancelled", FORGOTTEN_TYPE)
     model, key_fields = CustomerOrders, ("email",)
 
     def project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
+        for batch, forgotten in split_at_forgotten(events):
+            self._project(batch, rebuild=rebuild)
+            if forgotten is not None:
+                _forget_customer(forgotten, rebuild=rebuild)
+
+    def _project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
         # A cancel names the order, not the customer: the customer is the one of the order's first
         # OrderPlaced before it in the stream. A rebuild has seen every earlier event, so it keeps
         # them in memory; a run reads the streams of the batch's cancels (in the store already).
@@ -161,6 +185,32 @@ class CustomerOrdersProjector(RowProjector):
             last_order_id=event.data["order_id"],
         )
         return row
+
+
+def _forget_customer(forgotten: RecordedEvent, *, rebuild: Rebuild | None) -> None:
+    """The forgotten customer's row (or rows: one per spelling of their email) as one row under
+    their erased email, with the same counts."""
+    data = forgotten.data
+    rows = list(CustomerOrders.objects.filter(last_order_id__in=data["order_ids"]).order_by("last_order_at"))
+    if not rows:
+        return
+    last = rows[-1]
+    merged = {
+        "name": ERASED,
+        "orders": sum(row.orders for row in rows),
+        "cancelled": sum(row.cancelled for row in rows),
+        "first_order_at": min((r.first_order_at for r in rows if r.first_order_at), default=None),
+        "last_order_at": last.last_order_at,
+        "last_order_id": last.last_order_id,
+    }
+    CustomerOrders.objects.filter(email__in=[row.email for row in rows]).delete()
+    CustomerOrders.objects.create(email=data["erased_email"], **merged)
+    if rebuild is not None:
+        rebuild.written.add((data["erased_email"],))
+    if rebuild is not None and (remembered := rebuild.memory.get("emails")):
+        for order_id in data["order_ids"]:
+            if order_id in remembered:
+                remembered[order_id] = data["erased_email"]
 
 
 def _customer_email(stream: list[RecordedEvent], *, before: int) -> str:
