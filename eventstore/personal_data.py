@@ -31,7 +31,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +43,7 @@ from django.db.models.signals import post_migrate
 from django.utils.crypto import salted_hmac
 
 from eventstore import mapping
+from eventstore.json_paths import get_path, has_path, put_path, take_path
 from eventstore.store_types import NewEvent, RecordedEvent
 
 ENVELOPE = "sealed_personal_data"
@@ -153,7 +154,7 @@ def seal(stream_id: str, events: list[NewEvent]) -> list[NewEvent]:
     plans = []
     for event in events:
         declared = next((d for d in _sealed.get(event.event_type, ()) if d.applies(event)), None)
-        if declared is not None and not any(_has(event.data, path) for path in declared.paths):
+        if declared is not None and not any(has_path(event.data, path) for path in declared.paths):
             declared = None  # nothing personal in it (a cancel of the same shape): left as it is
         plans.append(None if declared is None else (declared, _customer_of(declared, event)))
     if not any(plans):
@@ -189,13 +190,13 @@ def open_sealed(events: list[RecordedEvent]) -> list[RecordedEvent]:
             box = base64.b64decode(envelope["sealed"])
             values = json.loads(cipher.decrypt(box[:_NONCE_BYTES], box[_NONCE_BYTES:], event.event_id.bytes))
         for path, value in values.items():
-            _put(data, path, value)
+            put_path(data, path, value)
     return events
 
 
 def _customer_of(declared: Sealed, event: NewEvent) -> str:
     if declared.email is not None:
-        email = _get(event.data, declared.email)
+        email = get_path(event.data, declared.email)
         # No email (a message that will be parked): a customer of its own, so it is sealed still.
         return customer_id(email) if isinstance(email, str) else customer_id(f"event:{event.event_id}")
     stream = declared.customer_of.format(**event.data)
@@ -212,7 +213,7 @@ def _customer_of(declared: Sealed, event: NewEvent) -> str:
 
 def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[uuid.UUID, bytes]) -> NewEvent:
     data = json.loads(json.dumps(event.data))  # a deep copy: the caller's dict is left as it was
-    values = {path: _take(data, path) for path in declared.paths if _has(data, path)}
+    values = {path: take_path(data, path) for path in declared.paths if has_path(data, path)}
     key_id, secret = key
     nonce = os.urandom(_NONCE_BYTES)
     box = nonce + AESGCM(secret).encrypt(
@@ -374,40 +375,3 @@ def export(email: str, *, store: Any = None) -> dict[str, Any]:
 
 def _json(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-# --- paths in a JSON object ---------------------------------------------------------------------
-
-
-def _has(data: Any, path: str) -> bool:
-    for name in path.split("."):
-        if not isinstance(data, dict) or name not in data:
-            return False
-        data = data[name]
-    return True
-
-
-def _get(data: Any, path: str) -> Any:
-    return data if not path else _get_in(data, path.split("."))
-
-
-def _get_in(data: Any, names: Iterable[str]) -> Any:
-    for name in names:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(name)
-    return data
-
-
-def _take(data: dict[str, Any], path: str) -> Any:
-    *parents, leaf = path.split(".")
-    return _get_in(data, parents).pop(leaf)
-
-
-def _put(data: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for name in parents:
-        data = data.setdefault(name, {})
-        if not isinstance(data, dict):
-            return
-    data[leaf] = value

@@ -1,0 +1,150 @@
+"""What sealing customers' personal data costs: append and rebuild with it against without, in one run.
+
+a. Append: `EventStore().append` of one OrderPlaced per transaction (a new order stream, NO_STREAM),
+   customers drawn from 500 (so most appends find the customer's key, some make it), with the
+   personal-data steps installed against the same appends with them taken out of
+   `eventstore.mapping`; median of three runs, alternating, after a warm-up.
+b. Rebuild: every read model rebuilt (`rebuild(*registered())`) from the history of bench/rebuild.py
+   (about 100,000 events; `--quick` 15,000) stored in clear and read with no personal-data step,
+   then from the same history stored sealed (OrderPlaced and ShipmentRequested sealed by the write
+   step itself) and opened on every read; median of three runs each.
+
+Goal: sealing costs under 20 % of either (ratio sealed/plain >= 0.83 in events/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+
+import _harness as harness
+import psycopg
+from rebuild import history
+
+RUNS = 3
+GOAL = 1 / 1.2  # sealed/plain in events/s: sealing adds under 20 % to the time
+COLUMNS = "stream_id, category, version, event_id, event_type, data, metadata, correlation_id, recorded_at"
+
+
+def placed(n: int) -> dict:
+    return {
+        "order_id": str(uuid.uuid4()),
+        "partner": "bench",
+        "source": "web",
+        "customer": {"email": f"c{n % 500}@example.com", "name": f"Customer {n % 500}"},
+        "lines": [{"sku": f"SKU-{n % 40:03d}", "quantity": 1 + n % 3, "unit_price": "19.90"}],
+        "currency": "EUR",
+        "total": "39.80",
+        "shipping_address": {"line1": f"{n % 90} Via Roma", "city": "Rome", "postcode": "00100", "country": "IT"},
+        "payment_token": "tok_ok",
+    }
+
+
+class Steps:
+    """The personal-data steps in eventstore.mapping, or taken out."""
+
+    def __init__(self) -> None:
+        from eventstore import mapping, personal_data
+
+        self.mapping, self.personal_data = mapping, personal_data
+
+    def sealing(self, on: bool) -> None:
+        steps = {"write": self.personal_data.seal, "read": self.personal_data.open_sealed}
+        (self.mapping.add_step if on else self.mapping.remove_step)(**steps)
+
+
+def appends(count: int, steps: Steps, *, sealed: bool) -> None:
+    from eventstore.store import NO_STREAM, EventStore, NewEvent
+
+    steps.sealing(sealed)
+    store = EventStore()
+    for n in range(count):
+        store.append(f"order-{uuid.uuid4()}", [NewEvent("OrderPlaced", placed(n))], NO_STREAM)
+    steps.sealing(True)
+
+
+def load(url: str, orders: int, steps: Steps, *, sealed: bool) -> int:
+    """The history into an empty log by COPY; sealed: each event through the write step first."""
+    from eventstore.store import NewEvent
+
+    count = 0
+    with psycopg.connect(url) as conn:
+        conn.execute("TRUNCATE eventstore_event")
+        conn.commit()
+        for first in range(0, orders, 1_000):
+            chunk = list(history(range(first, min(first + 1_000, orders))))
+            # The OrderPlaced first, committed: a ShipmentRequested is sealed under its order's customer.
+            for rows in ([r for r in chunk if r[4] == "OrderPlaced"], [r for r in chunk if r[4] != "OrderPlaced"]):
+                if sealed:
+                    news = [NewEvent(r[4], json.loads(r[5]), json.loads(r[6]), r[3]) for r in rows]
+                    news = steps.personal_data.seal("bench", news)
+                    rows = [(*r[:5], json.dumps(e.data), *r[6:]) for r, e in zip(rows, news, strict=True)]
+                with conn.cursor() as cursor, cursor.copy(f"COPY eventstore_event ({COLUMNS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                conn.commit()
+                count += len(rows)
+    harness.vacuum_analyze(url, "eventstore_event")
+    return count
+
+
+def rebuild_all(steps: Steps, *, sealed: bool) -> None:
+    from eventstore.projections import rebuild, registered
+
+    steps.sealing(sealed)
+    try:
+        rebuild(*registered())
+    finally:
+        steps.sealing(True)
+
+
+def main(args: argparse.Namespace) -> harness.Ratio:
+    count = 1_000 if args.quick else 5_000
+    orders = 3_000 if args.quick else 20_900
+    with harness.scratch_django("shop_bench_personal_data") as url:
+        steps = Steps()
+        appends(200, steps, sealed=True)  # warm-up
+        appends(200, steps, sealed=False)
+        append_samples = harness.time_interleaved(
+            {
+                "sealed": lambda: appends(count, steps, sealed=True),
+                "plain": lambda: appends(count, steps, sealed=False),
+            },
+            rounds=RUNS,
+        )
+        rebuild_samples = {}
+        for sealed in (False, True):
+            events = load(url, orders, steps, sealed=sealed)
+            rebuild_all(steps, sealed=sealed)  # warm-up
+            name = "sealed" if sealed else "plain"
+            rebuild_samples[name] = [harness.timed(lambda s=sealed: rebuild_all(steps, sealed=s)) for _ in range(RUNS)]
+        from orders.models import OrderSummary
+
+        opened = OrderSummary.objects.filter(customer_name__startswith="Customer ").count()
+    if opened != orders:
+        raise SystemExit(f"the sealed rebuild read {opened:,} customers' names back, expected {orders:,}.")
+    print(f"append: {count:,} OrderPlaced, one per transaction; rebuild: {events:,} events; {RUNS} runs (events/s)")
+    harness.print_rows(
+        [
+            ("append, sealed", harness.throughput(count, append_samples["sealed"])),
+            ("append, plain", harness.throughput(count, append_samples["plain"])),
+            ("rebuild, sealed", harness.throughput(events, rebuild_samples["sealed"])),
+            ("rebuild, plain", harness.throughput(events, rebuild_samples["plain"])),
+        ]
+    )
+    append_ratio = harness.per_second(count, append_samples["sealed"]) / harness.per_second(
+        count, append_samples["plain"]
+    )
+    rebuild_ratio = harness.per_second(events, rebuild_samples["sealed"]) / harness.per_second(
+        events, rebuild_samples["plain"]
+    )
+    met = harness.goal(append_ratio >= GOAL and rebuild_ratio >= GOAL, f">= {GOAL:.2f} both")
+    return harness.Ratio(
+        f"ratio sealed/plain: append = {append_ratio:.2f}, rebuild = {rebuild_ratio:.2f} ({met})",
+        failed=False,
+    )
+
+
+if __name__ == "__main__":
+    harness.run(main, description=__doc__)

@@ -1,0 +1,49 @@
+"""Dotted paths in a JSON object ("customer.email"), as eventstore.personal_data names its fields."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(path: str) -> tuple[tuple[str, ...], str]:
+    *parents, leaf = path.split(".")
+    return tuple(parents), leaf
+
+
+def _parent(data: Any, parents: tuple[str, ...]) -> Any:
+    for name in parents:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
+
+
+def has_path(data: Any, path: str) -> bool:
+    parents, leaf = _split(path)
+    parent = _parent(data, parents)
+    return isinstance(parent, dict) and leaf in parent
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at `path`, or None."""
+    parents, leaf = _split(path)
+    parent = _parent(data, parents)
+    return parent.get(leaf) if isinstance(parent, dict) else None
+
+
+def take_path(data: dict[str, Any], path: str) -> Any:
+    """Remove the value at `path` (which must be there) and return it."""
+    parents, leaf = _split(path)
+    return _parent(data, parents).pop(leaf)
+
+
+def put_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at `path`, making the objects on the way; nothing if one is not an object."""
+    parents, leaf = _split(path)
+    for name in parents:
+        data = data.setdefault(name, {})
+        if not isinstance(data, dict):
+            return
+    data[leaf] = value
