@@ -103,12 +103,18 @@ def tables_holding(needle: str) -> list[tuple[str, str]]:
 
 
 def cache_text() -> str:
-    """Every key and value of every cache, as text (the local-memory caches of the tests)."""
+    """Every key and value of every cache, as text: a local-memory cache's entries, or a Redis
+    cache's keys and the values of its string keys."""
     texts = []
     for alias in caches:
-        store = getattr(caches[alias], "_cache", None)
-        assert store is not None, f"cache {alias!r} is not a local-memory cache this test can read"
-        texts += [f"{key} {pickle.loads(value)!r}" for key, value in list(store.items())]
+        cache = caches[alias]
+        if hasattr(cache, "_cache") and isinstance(cache._cache, dict):
+            texts += [f"{key} {pickle.loads(value)!r}" for key, value in list(cache._cache.items())]
+            continue
+        client = cache._cache.get_client(write=False)  # django.core.cache.backends.redis
+        for key in client.scan_iter("*"):
+            value = client.get(key) if client.type(key) == b"string" else b""
+            texts.append(f"{key!r} {value!r}")
     return "\n".join(texts)
 
 
