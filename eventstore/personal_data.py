@@ -181,15 +181,14 @@ def open_sealed(events: list[RecordedEvent]) -> list[RecordedEvent]:
         # In place: the events are the rows just read (the admin's `as_read` reads a copy).
         data = event.data
         del data[ENVELOPE]
-        cipher = ciphers.get(envelope["key"])
+        fields, cipher = envelope["fields"], ciphers.get(envelope["key"])
         if cipher is None:
-            values = dict.fromkeys(envelope["fields"], ERASED)
-            if email := envelope.get("email"):
-                values[email] = erased_email(envelope["customer"])
+            email = envelope.get("email")
+            values = [erased_email(envelope["customer"]) if path == email else ERASED for path in fields]
         else:
             box = base64.b64decode(envelope["sealed"])
             values = json.loads(cipher.decrypt(box[:_NONCE_BYTES], box[_NONCE_BYTES:], event.event_id.bytes))
-        for path, value in values.items():
+        for path, value in zip(fields, values, strict=True):
             put_path(data, path, value)
     return events
 
@@ -213,7 +212,10 @@ def _customer_of(declared: Sealed, event: NewEvent) -> str:
 
 def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[uuid.UUID, bytes]) -> NewEvent:
     data = json.loads(json.dumps(event.data))  # a deep copy: the caller's dict is left as it was
-    values = {path: take_path(data, path) for path in declared.paths if has_path(data, path)}
+    fields = [path for path in declared.paths if has_path(data, path)]
+    # The values alone, in the order of `fields` (the envelope says the paths, in clear: a
+    # destroyed key still says which fields read as erased).
+    values = [take_path(data, path) for path in fields]
     key_id, secret = key
     nonce = os.urandom(_NONCE_BYTES)
     box = nonce + AESGCM(secret).encrypt(
@@ -222,8 +224,8 @@ def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[u
     data[ENVELOPE] = {
         "customer": customer,
         "key": str(key_id),
-        "fields": list(values),
-        **({"email": declared.email} if declared.email in values else {}),
+        "fields": fields,
+        **({"email": declared.email} if declared.email in fields else {}),
         "sealed": base64.b64encode(box).decode(),
     }
     return replace(event, data=data)
