@@ -1,5 +1,6 @@
 """How far behind each consumer group is (admin, `manage.py consumers status`), and whether it has
-work in hand from before a given event (`consumers.Waiting`)."""
+work in hand from before a given event (`consumers.Waiting`). The lag is counted up to a cap
+(eventstore.lag)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from eventstore import lag
 from eventstore.consumers.groups import ConsumerGroup
 from eventstore.models import ConsumerPartition, Delivery, Event, ParkedMessage, ProcessedEvent
 from eventstore.store import START, Appended, Checkpoint
@@ -20,28 +22,33 @@ class GroupStatus:
     name: str
     queue: str
     checkpoint: Checkpoint  # the oldest of its partitions' checkpoints
-    lag_events: int  # matching events after it, neither handled nor parked
+    lag_events: int  # matching events after it, neither handled nor parked (up to lag.COUNT_CAP)
     lag_seconds: float  # the age of the oldest of them (0 when none)
     retrying: int
     parked: int
+
+    @property
+    def lag_text(self) -> str:
+        return lag.text(self.lag_events)
 
 
 def status(group_: ConsumerGroup) -> GroupStatus:
     checkpoint = oldest_checkpoint(group_)
     if group_.selector is None:
         unsettled = _unsettled(group_, after=checkpoint)
-        lag = unsettled.count()
+        lag_events = unsettled[: lag.COUNT_CAP].count()
         oldest = unsettled.order_by("position").values_list("recorded_at", flat=True).first()
     else:
-        # What the selector refuses is never delivered, so it is no lag: it is asked of each row.
-        lag, oldest = 0, None
-        for recorded_at in _accepted(group_, _unsettled(group_, after=checkpoint)):
-            lag, oldest = lag + 1, oldest or recorded_at
+        # What the selector refuses is never delivered, so it is no lag: it is asked of each row,
+        # of the first lag.COUNT_CAP (those it takes are at least the lag, hence the cap's "+").
+        lag_events, oldest = 0, None
+        for recorded_at in _accepted(group_, _unsettled(group_, after=checkpoint), limit=lag.COUNT_CAP):
+            lag_events, oldest = lag_events + 1, oldest or recorded_at
     return GroupStatus(
         name=group_.name,
         queue=group_.queue,
         checkpoint=checkpoint,
-        lag_events=lag,
+        lag_events=lag_events,
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
         # A delivery's failure count stays after it succeeds: only those not handled since are retrying.
         retrying=Delivery.objects.filter(group=group_.name, failures__gt=0)
@@ -93,11 +100,12 @@ def _unsettled(group_: ConsumerGroup, *, after: Checkpoint) -> QuerySet[Event]:
     return matching_after(group_, after).exclude(event_id__in=handled).exclude(event_id__in=parked)
 
 
-def _accepted(group_: ConsumerGroup, events: QuerySet[Event]) -> Iterator[datetime]:
-    """The recording times of those of `events` the group's selector takes, oldest first."""
+def _accepted(group_: ConsumerGroup, events: QuerySet[Event], *, limit: int | None = None) -> Iterator[datetime]:
+    """The recording times of those of `events` (the first `limit` of them) the group's selector
+    takes, oldest first."""
     rows = events.order_by("position").values_list(
         "event_id", "stream_id", "event_type", "correlation_id", "metadata", "recorded_at"
-    )
+    )[:limit]
     for event_id, stream_id, event_type, correlation_id, metadata, recorded_at in rows.iterator(chunk_size=2000):
         if group_.accepts(Appended(event_id, stream_id, event_type, correlation_id, metadata)):
             yield recorded_at

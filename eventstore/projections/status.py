@@ -1,4 +1,7 @@
-"""How far behind each projector is (admin, `manage.py projections status`)."""
+"""How far behind each projector is (admin, `manage.py projections status`, /metrics).
+
+The lag is counted up to a cap (eventstore.lag).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 
-from eventstore import leases
+from eventstore import lag, leases
 from eventstore.models import Event, ProjectorState
 from eventstore.projections.projectors import Projector
 from eventstore.projections.runner import is_rebuild
@@ -18,10 +21,14 @@ from eventstore.store import START, Checkpoint
 class ProjectorStatus:
     name: str
     checkpoint: Checkpoint
-    lag_events: int  # events of its types after the checkpoint
+    lag_events: int  # events of its types after the checkpoint (up to lag.COUNT_CAP)
     lag_seconds: float  # the age of the oldest of them (0 when none)
     running: bool
     rebuilding: bool
+
+    @property
+    def lag_text(self) -> str:
+        return lag.text(self.lag_events)
 
 
 def status(projector: Projector) -> ProjectorStatus:
@@ -37,7 +44,7 @@ def status(projector: Projector) -> ProjectorStatus:
     return ProjectorStatus(
         name=projector.name,
         checkpoint=checkpoint,
-        lag_events=behind.count(),
+        lag_events=behind[: lag.COUNT_CAP].count(),
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
         running=holder is not None,
         rebuilding=is_rebuild(holder),

@@ -6,19 +6,24 @@ from dataclasses import dataclass
 
 from django import template
 
-from eventstore import consumers, projections
+from eventstore import consumers, lag, projections
 
 register = template.Library()
 
 
 @dataclass(frozen=True)
 class Summary:
-    lag_events: int  # over every consumer group
+    lag_events: int  # over every consumer group, each counted up to lag.COUNT_CAP
+    lag_capped: bool  # a group's count stopped at the cap: there may be more
     lag_seconds: float  # the oldest unhandled message's age, over every group
     retrying: int
     parked: int
     projectors_behind: int  # projectors with events after their checkpoint
     projector_lag_seconds: float
+
+    @property
+    def lag_text(self) -> str:
+        return f"{self.lag_events:,}+" if self.lag_capped else f"{self.lag_events:,}"
 
     @property
     def healthy(self) -> bool:
@@ -31,6 +36,7 @@ def operations_summary() -> Summary:
     readers = [projections.status(projector) for projector in projections.registered()]
     return Summary(
         lag_events=sum(g.lag_events for g in groups),
+        lag_capped=any(lag.reached_cap(g.lag_events) for g in groups),
         lag_seconds=max((g.lag_seconds for g in groups), default=0.0),
         retrying=sum(g.retrying for g in groups),
         parked=sum(g.parked for g in groups),

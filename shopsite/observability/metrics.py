@@ -78,14 +78,18 @@ class StoreCollector(Collector):
 _GROUP_GAUGES = {
     "shop_consumer_lag_events": (
         "lag_events",
-        "Events the consumer group has still to handle (not handled, not parked).",
+        "Events the consumer group has still to handle (not handled, not parked), counted up to "
+        "a cap (eventstore.lag.COUNT_CAP).",
     ),
     "shop_consumer_lag_seconds": ("lag_seconds", "Age of the oldest event the consumer group has still to handle."),
     "shop_consumer_retrying_messages": ("retrying", "Messages the consumer group failed on, to be tried again."),
     "shop_consumer_parked_messages": ("parked", "Messages the consumer group parked, not yet replayed or skipped."),
 }
 _PROJECTOR_GAUGES = {
-    "shop_projector_lag_events": ("lag_events", "Events of the projector's types after its checkpoint."),
+    "shop_projector_lag_events": (
+        "lag_events",
+        "Events of the projector's types after its checkpoint, counted up to a cap (eventstore.lag).",
+    ),
     "shop_projector_lag_seconds": (
         "lag_seconds",
         "Age of the oldest event of the projector's types after its checkpoint.",

@@ -46,6 +46,6 @@ class Command(BaseCommand):
             shown = consumers.status(group)
             checkpoint = f"({shown.checkpoint.transaction_id}, {shown.checkpoint.position})"
             self.stdout.write(
-                f"{shown.name:<12} {shown.queue:<10} {checkpoint:<22} {shown.lag_events:>8} "
+                f"{shown.name:<12} {shown.queue:<10} {checkpoint:<22} {shown.lag_text:>8} "
                 f"{shown.lag_seconds:>8.1f} {shown.retrying:>9} {shown.parked:>7}"
             )

@@ -44,5 +44,5 @@ class Command(BaseCommand):
             checkpoint = f"({shown.checkpoint.transaction_id}, {shown.checkpoint.position})"
             runner = "rebuilding" if shown.rebuilding else "running" if shown.running else "-"
             self.stdout.write(
-                f"{shown.name:<18} {checkpoint:<22} {shown.lag_events:>8} {shown.lag_seconds:>8.1f}  {runner}"
+                f"{shown.name:<18} {checkpoint:<22} {shown.lag_text:>8} {shown.lag_seconds:>8.1f}  {runner}"
             )
