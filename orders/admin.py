@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from contracts.order_status import CANCELLABLE_STATUSES
+from eventstore import mapping, personal_data
 from eventstore.admin.toolkit import ReadModelAdmin, event_list_link, pretty_json
 from eventstore.models import Event
 from eventstore.outcomes import MESSAGE_TYPE
@@ -25,7 +26,7 @@ from gateway.one_time_keys import OneTimeKeyField
 from gateway.service import GatewayError, IdempotencyKeyReused
 from gateway.staff import send_staff_cancel
 
-from . import order_page, time_travel
+from . import order_page, service, time_travel
 from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
 from .order_page import order_story
 
@@ -50,15 +51,18 @@ class CancelOrderForm(forms.Form):
 def story_row(event: Event) -> tuple[Any, ...]:
     """One event of an order's story as its table shows it: when, component, stream, event, who
     sent it (a raw message's staff user and partner), its reason, its data, and the link to the
-    order summary as it was right after it (time travel)."""
+    order summary as it was right after it (time travel). Its data as the code reads it
+    (`eventstore.mapping.as_read`: upcast, personal data opened, or erased once forgotten); the
+    event's own page shows the row as stored beside it."""
+    data = mapping.as_read(event).data
     return (
         event.recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
         event.category,
         event_list_link(_short_stream(event), full_text=event.stream_id, stream_id=event.stream_id),
         event_list_link(event.event_type, event_id=str(event.event_id)),
         _sender(event),
-        event.data.get("reason") if isinstance(event.data.get("reason"), str) else "",
-        pretty_json(event.data),
+        data.get("reason") if isinstance(data.get("reason"), str) else "",
+        pretty_json(data),
         f"?{time_travel.PARAMETER}={event.position}#time-travel",
         event.position,
     )
@@ -256,8 +260,47 @@ class ProductSalesAdmin(ReadModelAdmin):
 
 @admin.register(CustomerOrders)
 class CustomerOrdersAdmin(ReadModelAdmin):
+    """Customers; staff with `orders.forget_customer` may forget the ones they tick (the right to be
+    forgotten, docs/design.md 6.9), after a page that says what it does and asks again."""
+
     list_display = ("email", "name", "orders", "cancelled", "first_order_at", "last_order_at", "last_order_id")
+    actions = ("forget_customers",)
     # UPPER(email) LIKE UPPER('%...%') OR UPPER(name) LIKE ...: a scan of the read model (one row per customer).
     search_fields = ("email__icontains", "name__icontains")
     search_help_text = "Part of the customer's email or name (any case)."
     ordering = ("-last_order_at",)
+
+    def has_forget_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.forget_customer")
+
+    @admin.action(description="Forget the selected customers…", permissions=["forget"])
+    def forget_customers(self, request: HttpRequest, queryset) -> TemplateResponse | None:
+        """First the confirmation page; its POST (`confirmed=yes`) forgets each customer through
+        `orders.service.forget_customer`, in the staff user's name."""
+        customers = list(queryset.order_by("email"))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Forget customers",
+                "opts": self.opts,
+                "customers": customers,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/orders/customerorders/forget_confirm.html", context)
+        # The messages name no one: they are kept in the session until shown.
+        who = {"staff_user": request.user.get_username()}
+        done = already = unknown = 0
+        for customer in customers:
+            try:
+                forgotten = service.forget_customer(customer.email, metadata=who)
+            except personal_data.UnknownCustomer:
+                unknown += 1
+                continue
+            done, already = done + forgotten.recorded, already + (not forgotten.recorded)
+        if done:
+            self.message_user(request, f"{done} customer(s) forgotten: their keys destroyed.", messages.SUCCESS)
+        if already:
+            self.message_user(request, f"{already} customer(s) had been forgotten already.", messages.INFO)
+        if unknown:
+            self.message_user(request, f"{unknown} customer(s): no data is held about them.", messages.WARNING)
+        return None
