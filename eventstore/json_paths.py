@@ -47,3 +47,18 @@ def put_path(data: dict[str, Any], path: str, value: Any) -> None:
         if not isinstance(data, dict):
             return
     data[leaf] = value
+
+
+def copied_along(data: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `data` in which every object on the way to each path is a copy too, so the
+    values at the paths can be taken out of it and `data` stays as it was."""
+    copy = dict(data)
+    for path in paths:
+        parents, _ = _split(path)
+        at = copy
+        for name in parents:
+            inner = at.get(name)
+            if not isinstance(inner, dict):
+                break
+            at[name] = at = dict(inner)
+    return copy
