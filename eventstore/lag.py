@@ -16,3 +16,13 @@ def text(lag: int) -> str:
 
 def reached_cap(lag: int) -> bool:
     return lag >= COUNT_CAP
+
+
+class Shown:
+    """For a status with `lag_events` (a consumer group's, a projector's): the lag as shown."""
+
+    lag_events: int
+
+    @property
+    def lag_text(self) -> str:
+        return text(self.lag_events)

@@ -18,7 +18,7 @@ from eventstore.store import START, Appended, Checkpoint
 
 
 @dataclass(frozen=True)
-class GroupStatus:
+class GroupStatus(lag.Shown):
     name: str
     queue: str
     checkpoint: Checkpoint  # the oldest of its partitions' checkpoints
@@ -26,10 +26,6 @@ class GroupStatus:
     lag_seconds: float  # the age of the oldest of them (0 when none)
     retrying: int
     parked: int
-
-    @property
-    def lag_text(self) -> str:
-        return lag.text(self.lag_events)
 
 
 def status(group_: ConsumerGroup) -> GroupStatus:

@@ -18,17 +18,13 @@ from eventstore.store import START, Checkpoint
 
 
 @dataclass(frozen=True)
-class ProjectorStatus:
+class ProjectorStatus(lag.Shown):
     name: str
     checkpoint: Checkpoint
     lag_events: int  # events of its types after the checkpoint (up to lag.COUNT_CAP)
     lag_seconds: float  # the age of the oldest of them (0 when none)
     running: bool
     rebuilding: bool
-
-    @property
-    def lag_text(self) -> str:
-        return lag.text(self.lag_events)
 
 
 def status(projector: Projector) -> ProjectorStatus:
