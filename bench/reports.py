@@ -77,6 +77,8 @@ ORDER BY o.n, e.after
 READ_MODEL_TABLES = (
     "orders_ordersummary",
     "orders_salesbyday",
+    "orders_ordersplacedbystatus",
+    "orders_leadtimesbyday",
     "orders_productsales",
     "orders_customerorders",
     "billing_paymentledgerentry",

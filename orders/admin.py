@@ -27,7 +27,7 @@ from gateway.service import GatewayError, IdempotencyKeyReused
 from gateway.staff import send_staff_cancel
 
 from . import order_page, service, time_travel
-from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
+from .models import CustomerOrders, LeadTimesByDay, OrdersPlacedByStatus, OrderSummary, ProductSales, SalesByDay
 from .order_page import order_story
 
 #: The read model's statuses in which an order can still be cancelled: before dispatch. They only
@@ -247,6 +247,23 @@ class SalesByDayAdmin(ReadModelAdmin):
     list_display = ("day", "currency", "orders", "revenue")
     list_filter = ("currency",)
     ordering = ("-day", "currency")
+    date_hierarchy = "day"
+
+
+@admin.register(OrdersPlacedByStatus)
+class OrdersPlacedByStatusAdmin(ReadModelAdmin):
+    list_display = ("day", "status", "orders")
+    list_filter = ("status",)
+    ordering = ("-day", "status")
+    date_hierarchy = "day"
+
+
+@admin.register(LeadTimesByDay)
+class LeadTimesByDayAdmin(ReadModelAdmin):
+    """Lead-time buckets (orders.report_days.lead_bucket); `total` is the sum of the leads in microseconds."""
+
+    list_display = ("day", "bucket", "orders", "total")
+    ordering = ("-day", "bucket")
     date_hierarchy = "day"
 
 

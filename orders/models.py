@@ -85,6 +85,39 @@ class SalesByDay(models.Model):
         return f"{self.day} {self.currency}: {self.orders} orders, {self.revenue}"
 
 
+class OrdersPlacedByStatus(models.Model):
+    """Read model (kept by the order summary's projector, orders.report_days): orders placed on a
+    UTC day, by the status they have now. The reports' orders by status read it, not the summaries."""
+
+    day = models.DateField()
+    status = models.CharField(max_length=20)  # contracts/order_status.py ORDER_STATUSES
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "orders placed by status"
+        constraints = [models.UniqueConstraint(fields=["day", "status"], name="orders_placed_by_status_one_row")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.status}: {self.orders} orders"
+
+
+class LeadTimesByDay(models.Model):
+    """Read model (kept by the order summary's projector, orders.report_days): orders placed on a
+    UTC day and dispatched, per bucket of their placed-to-dispatched lead, and the sum of their leads."""
+
+    day = models.DateField()
+    bucket = models.PositiveSmallIntegerField()  # orders.report_days.lead_bucket
+    orders = models.IntegerField(default=0)
+    total = models.BigIntegerField(default=0)  # microseconds
+
+    class Meta:
+        verbose_name_plural = "lead times by day"
+        constraints = [models.UniqueConstraint(fields=["day", "bucket"], name="orders_lead_times_one_row")]
+
+    def __str__(self) -> str:
+        return f"{self.day} bucket {self.bucket}: {self.orders} orders"
+
+
 class ProductSales(models.Model):
     """Read model: units and revenue ordered per product and currency (gross of cancellations)."""
 

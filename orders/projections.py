@@ -1,4 +1,5 @@
-"""The orders read models: order summaries, sales by day, product sales, customers.
+"""The orders read models: order summaries (with the orders placed by day and status and the lead
+times by day the reports read, orders.report_days), sales by day, product sales, customers.
 
 Other components' events are read as raw JSON. Every value comes from the events (times are
 `recorded_at`, never now), so a rebuild from zero gives the same rows as following the log.
@@ -10,6 +11,7 @@ after it reads their events erased already, and comes to the same rows.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,8 @@ from eventstore.personal_data import ERASED, FORGOTTEN_TYPE, split_at_forgotten
 from eventstore.projections import Rebuild, RowProjector
 from eventstore.store import EventStore, RecordedEvent
 
-from .models import CustomerOrders, OrderSummary, ProductSales, SalesByDay
+from .models import CustomerOrders, LeadTimesByDay, OrdersPlacedByStatus, OrderSummary, ProductSales, SalesByDay
+from .report_days import DayChanges
 
 
 class OrderSummaryProjector(RowProjector):
@@ -39,10 +42,14 @@ class OrderSummaryProjector(RowProjector):
         FORGOTTEN_TYPE,
     )
     model, key_fields = OrderSummary, ("order_id",)
+    #: The batch's changes to the day-level read models, per thread: `fold_row` adds to them.
+    _changes = threading.local()
 
     def project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
         for batch, forgotten in split_at_forgotten(events):
+            self._changes.batch = DayChanges()
             super().project(batch, rebuild=rebuild)
+            self._changes.batch.apply()
             if forgotten is not None:
                 OrderSummary.objects.filter(order_id__in=forgotten.data["order_ids"]).update(
                     customer_email=forgotten.data["erased_email"],
@@ -54,6 +61,14 @@ class OrderSummaryProjector(RowProjector):
 
     def key(self, event: RecordedEvent) -> tuple[str]:
         return (event.data["order_id"],)
+
+    def fold_row(self, row: dict[str, Any] | None, event: RecordedEvent, key: tuple[str]) -> dict[str, Any]:
+        """`fold`, the order's place in the day-level read models moved from its row before to after."""
+        changes: DayChanges = self._changes.batch
+        changes.remove(row)
+        row = self.fold(row, event)
+        changes.add(row)
+        return row
 
     def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
         row = row or {"status": "placed", "lines": [], "total": None}
@@ -94,6 +109,10 @@ class OrderSummaryProjector(RowProjector):
             case "ShipmentCancelled":
                 row["shipment_status"] = "cancelled"
         return row
+
+
+# The summaries' projector owns the day-level read models too (a rebuild empties them with it).
+OrderSummaryProjector.models = (OrderSummary, OrdersPlacedByStatus, LeadTimesByDay)
 
 
 class SalesByDayProjector(RowProjector):

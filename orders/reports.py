@@ -1,7 +1,10 @@
 """Staff report generators over the orders read models (never the events).
 
-Each takes the report's date range as aware datetimes `[start, end)` (or the days in it) and
-returns plain rows: the pages, the charts and the CSV exports in `readside.reports` format them.
+Each takes the report's date range as aware datetimes `[start, end)` or as the days in it (both
+included), and returns plain rows: the pages, the charts and the CSV exports in `readside.reports`
+format them. The reports page reads the day-level read models (`*_on_days`: a few thousand rows
+for a year, orders.report_days); `orders_by_status` and `lead_time` read the order summaries
+(any instants, exact, a scan of the range's summaries).
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
 from django.db.models.expressions import Expression
 
-from .models import ORDER_STATUSES, OrderSummary, ProductSales, SalesByDay
+from .models import ORDER_STATUSES, LeadTimesByDay, OrdersPlacedByStatus, OrderSummary, ProductSales, SalesByDay
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,36 @@ def orders_by_status(*, start: datetime.datetime, end: datetime.datetime) -> lis
     known = [StatusCount(status, counts.pop(status, 0)) for status in ORDER_STATUSES]
     # A status a newer projector may write is shown rather than dropped.
     return known + [StatusCount(status, n) for status, n in sorted(counts.items())]
+
+
+def orders_by_status_on_days(*, first_day: datetime.date, last_day: datetime.date) -> list[StatusCount]:
+    """`orders_by_status` of the orders placed from `first_day` to `last_day` (UTC days, both
+    included), from the orders placed by day and status: the same counts, from a few rows a day."""
+    rows = OrdersPlacedByStatus.objects.filter(day__gte=first_day, day__lte=last_day)
+    counts = dict(rows.values_list("status").annotate(orders=Sum("orders")).order_by())
+    known = [StatusCount(status, counts.pop(status, 0)) for status in ORDER_STATUSES]
+    return known + [StatusCount(status, n) for status, n in sorted(counts.items()) if n]
+
+
+def lead_time_on_days(*, first_day: datetime.date, last_day: datetime.date) -> LeadTime:
+    """`lead_time` of the orders placed from `first_day` to `last_day` (UTC days, both included),
+    from the lead times by day: a histogram, a few dozen rows a day, rather than every order.
+
+    The count is exact. The percentiles are interpolated between ranks as `lead_time`'s, the lead
+    at a rank taken as the mean lead of the rank's bucket: exact when the bucket holds that order
+    alone or leads all alike, and otherwise within the bucket (at most about 19 % off).
+    """
+    rows = (
+        LeadTimesByDay.objects.filter(day__gte=first_day, day__lte=last_day)
+        .values_list("bucket")
+        .annotate(orders=Sum("orders"), total=Sum("total"))
+        .order_by("bucket")
+    )
+    buckets = [(orders, total / orders) for _, orders, total in rows if orders > 0]
+    count = sum(orders for orders, _ in buckets)
+    if not count:
+        return LeadTime(0, None, None)
+    return LeadTime(count, _from_buckets(buckets, count, 0.5), _from_buckets(buckets, count, 0.95))
 
 
 def lead_time(*, start: datetime.datetime, end: datetime.datetime) -> LeadTime:
@@ -137,6 +170,24 @@ def _interpolated(ordered: QuerySet, count: int, fraction: float) -> datetime.ti
     if len(values) == 1:
         return values[0]
     return values[0] + (values[1] - values[0]) * (rank - below)
+
+
+def _from_buckets(buckets: list[tuple[int, float]], count: int, fraction: float) -> datetime.timedelta:
+    """The percentile of a histogram of (orders, mean lead in microseconds) buckets, shortest first."""
+    rank = fraction * (count - 1)
+    below = math.floor(rank)
+    low = _at_rank(buckets, below)
+    high = _at_rank(buckets, below + 1) if below + 1 < count else low
+    return datetime.timedelta(microseconds=round(low + (high - low) * (rank - below)))
+
+
+def _at_rank(buckets: list[tuple[int, float]], rank: int) -> float:
+    """The lead of the order at `rank` (from 0): its bucket's mean."""
+    for orders, mean in buckets:
+        if rank < orders:
+            return mean
+        rank -= orders
+    raise ValueError(f"No order at rank {rank} of the histogram.")
 
 
 def total_orders(days: list[DaySales]) -> int:

@@ -4,7 +4,8 @@ at 10 px or more, and an empty range says so instead of drawing bare axes. Scree
 screenshots/ in the checkout (tests.browser.SHOTS, which git ignores), to be looked at:
 reports-<range>-1280.png and -390.png.
 
-The history is written straight to the read models, a year of it: the store stamps events with
+The history is written straight to the read models, a year of it (the day-level ones filled from the
+order summaries, as their migration does): the store stamps events with
 the time of the append, so real flows in a test all land on today (test_reports.py has those).
 """
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from billing.models import PaymentsByDay
 from orders.models import OrderSummary, ProductSales, SalesByDay
+from orders.report_days import fill_from_summaries
 from readside.models import Product
 from tests.browser import WIDTHS, assert_labels_do_not_overlap, assert_no_sideways_scroll, screenshots
 
@@ -60,6 +62,9 @@ def a_year_of_history() -> datetime.date:
         )
         for n, day in enumerate(days)
     )
+    fill_from_summaries(
+        OrderSummary.objects.all()
+    )  # the day-level read models the page reads, as the projector keeps them
     Product.objects.bulk_create(
         [Product(sku="HOODIE-XXL", name=LONG_NAME, unit_price=Decimal("59.00"))]
         + [Product(sku=f"MUG-{n}", name=f"Mug number {n}", unit_price=Decimal("12.50")) for n in range(9)]

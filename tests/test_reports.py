@@ -16,7 +16,8 @@ from django.utils import timezone
 from gateway.models import Partner
 from gateway.service import receive_message
 from orders import reports as orders_reports
-from orders.models import OrderSummary
+from orders.models import LeadTimesByDay, OrderSummary
+from orders.report_days import DayChanges, fill_from_summaries, lead_bucket
 from readside.reports.charts import Bar, ranking_chart
 from tests.flows import cancel, dispatched, marketplace_order, web_order
 
@@ -257,4 +258,52 @@ def test_the_portable_percentiles_equal_postgresqls_percentile_cont(twenty_dispa
     dispatched = OrderSummary.objects.filter(dispatched_at__isnull=False)
     assert orders_reports.lead_time_by_ranks(dispatched) == orders_reports.lead_time(
         start=placed, end=placed + datetime.timedelta(seconds=1)
+    )
+
+
+# --- the day-level read models the page reads -------------------------------------------------
+
+
+def test_the_day_level_read_models_give_the_summaries_numbers(flowed_orders):
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time()))
+    end = start + datetime.timedelta(days=1)
+    by_days = orders_reports.orders_by_status_on_days(first_day=today, last_day=today)
+    assert by_days == orders_reports.orders_by_status(start=start, end=end)
+    # One dispatched order: alone in its bucket, its lead exactly.
+    assert orders_reports.lead_time_on_days(first_day=today, last_day=today) == orders_reports.lead_time(
+        start=start, end=end
+    )
+    yesterday = today - datetime.timedelta(days=1)
+    assert {row.orders for row in orders_reports.orders_by_status_on_days(first_day=yesterday, last_day=yesterday)} == {
+        0
+    }
+
+
+def test_percentiles_from_the_lead_time_buckets_are_within_a_bucket_of_the_exact_ones(twenty_dispatched_orders):
+    placed = twenty_dispatched_orders
+    fill_from_summaries(OrderSummary.objects.all())  # as the migration does for summaries already there
+    exact = orders_reports.lead_time(start=placed, end=placed + datetime.timedelta(seconds=1))
+    found = orders_reports.lead_time_on_days(first_day=placed.date(), last_day=placed.date())
+    assert found.dispatched_orders == exact.dispatched_orders == 20
+    for estimate, value in ((found.p50, exact.p50), (found.p95, exact.p95)):
+        assert abs(estimate - value) <= value * 0.19
+    assert LeadTimesByDay.objects.filter(day=placed.date()).count() == len(
+        {lead_bucket(datetime.timedelta(minutes=m)) for m in range(1, 21)}
+    )
+
+
+def test_leads_all_alike_give_exact_percentiles():
+    placed = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=3)
+    changes = DayChanges()
+    for _ in range(7):
+        changes.add(
+            {"placed_at": placed, "status": "dispatched", "dispatched_at": placed + datetime.timedelta(seconds=90.5)}
+        )
+    changes.apply()
+    found = orders_reports.lead_time_on_days(first_day=placed.date(), last_day=placed.date())
+    assert (found.dispatched_orders, found.p50, found.p95) == (
+        7,
+        datetime.timedelta(seconds=90.5),
+        datetime.timedelta(seconds=90.5),
     )
