@@ -21,7 +21,10 @@ READ_MODELS = [
     "orders/salesbyday",
     "orders/productsales",
     "orders/customerorders",
+    "orders/ordersplacedbystatus",
+    "orders/leadtimesbyday",
     "billing/paymentledgerentry",
+    "billing/paymentsbyday",
     "shipping/shipmentboardrow",
 ]
 
