@@ -7,8 +7,9 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from eventstore.models import CustomerKey
+from eventstore.models import CustomerKey, Event
 from eventstore.personal_data import ERASED
+from orders import service
 from orders.models import CustomerOrders, OrderSummary
 from tests.flows import web_order
 
@@ -63,3 +64,16 @@ def test_the_action_asks_first_then_forgets_and_its_messages_name_no_one(post):
     [customer] = CustomerOrders.objects.all()
     assert (customer.name, customer.orders) == (ERASED, 2)
     assert "ann@example.com" not in customer.email
+
+
+def test_after_forgetting_the_event_pages_and_the_story_show_the_fields_erased(post, admin_client):
+    post(web_order("F-1", "tok_ok"))
+    placed = Event.objects.get(stream_id="order-F-1", event_type="OrderPlaced")
+    before = admin_client.get(f"/admin/eventstore/event/{placed.pk}/change/").content.decode()
+    assert "ann@example.com" in before  # opened for staff, as the pages showed it before sealing
+    service.forget_customer("ann@example.com")
+    event_page = admin_client.get(f"/admin/eventstore/event/{placed.pk}/change/").content.decode()
+    order_page = admin_client.get("/admin/orders/ordersummary/F-1/change/").content.decode()
+    for page in (event_page, order_page):
+        assert ERASED in page
+        assert "ann@example.com" not in page and "1 Via Roma" not in page
