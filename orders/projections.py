@@ -11,7 +11,6 @@ after it reads their events erased already, and comes to the same rows.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -42,14 +41,10 @@ class OrderSummaryProjector(RowProjector):
         FORGOTTEN_TYPE,
     )
     model, key_fields = OrderSummary, ("order_id",)
-    #: The batch's changes to the day-level read models, per thread: `fold_row` adds to them.
-    _changes = threading.local()
 
     def project(self, events: list[RecordedEvent], *, rebuild: Rebuild | None = None) -> None:
         for batch, forgotten in split_at_forgotten(events):
-            self._changes.batch = DayChanges()
             super().project(batch, rebuild=rebuild)
-            self._changes.batch.apply()
             if forgotten is not None:
                 OrderSummary.objects.filter(order_id__in=forgotten.data["order_ids"]).update(
                     customer_email=forgotten.data["erased_email"],
@@ -62,13 +57,14 @@ class OrderSummaryProjector(RowProjector):
     def key(self, event: RecordedEvent) -> tuple[str]:
         return (event.data["order_id"],)
 
-    def fold_row(self, row: dict[str, Any] | None, event: RecordedEvent, key: tuple[str]) -> dict[str, Any]:
-        """`fold`, the order's place in the day-level read models moved from its row before to after."""
-        changes: DayChanges = self._changes.batch
-        changes.remove(row)
-        row = self.fold(row, event)
-        changes.add(row)
-        return row
+    def rows_written(self, before: dict[tuple, dict[str, Any]], after: dict[tuple, dict[str, Any]]) -> None:
+        """Each changed order's place in the day-level read models moved from its row before the
+        batch to its row after."""
+        changes = DayChanges()
+        for key, row in after.items():
+            changes.remove(before.get(key))
+            changes.add(row)
+        changes.apply()
 
     def fold(self, row: dict[str, Any] | None, event: RecordedEvent) -> dict[str, Any]:
         row = row or {"status": "placed", "lines": [], "total": None}

@@ -1,8 +1,9 @@
 """The day-level read models the staff reports read instead of a range's order summaries (a year
 is about 215,000 of them with a million events; these are a few thousand rows).
 
-The order summary's projector keeps them (orders.projections): each event it folds into an order's
-summary moves that order's contribution here, from its row before to its row after.
+The order summary's projector keeps them (orders.projections): each batch it writes moves every
+changed order's contribution here, from its row before the batch to its row after
+(`RowProjector.rows_written`).
 
 - `OrdersPlacedByStatus`: per day an order was placed and the status it has now, how many orders.
   Exact: the same counts as grouping the order summaries placed on those days by status.

@@ -91,11 +91,19 @@ class RowProjector(Projector):
             row = self.fold_row(dict(rows[key]) if key in rows else None, event, key)
             row.update(zip(self.key_fields, key, strict=True))
             rows[key] = row
-        changed = [row for key, row in rows.items() if row != before.get(key)]
+        changed = {key: row for key, row in rows.items() if row != before.get(key)}
         if changed:
-            _upsert(self.model, self.key_fields, changed)
+            _upsert(self.model, self.key_fields, list(changed.values()))
+            self.rows_written(before, changed)
         if rebuild is not None:
             rebuild.written |= touched
+
+    def rows_written(
+        self, before: dict[tuple[Hashable, ...], dict[str, Any]], after: dict[tuple[Hashable, ...], dict[str, Any]]
+    ) -> None:
+        """Called in the batch's transaction once its changed rows are written: `after` those rows
+        by key, `before` the rows as the batch found them (a new row's key is absent). For a read
+        model kept from the rows themselves (the order summaries' counts by day); nothing here."""
 
     def _load(self, keys: set[tuple[Hashable, ...]]) -> dict[tuple[Hashable, ...], dict[str, Any]]:
         if not keys:
