@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from eventstore import components
-from eventstore.models import Delivery, Event, ParkedMessage
+from eventstore.models import Delivery, Event, ParkedMessage, ProcessedEvent
 
 from .models import OrderSummary
 
@@ -120,13 +120,22 @@ def failed_charges(summary: OrderSummary) -> SafeString:
         if event.event_type == PAYMENT_DECLINED
     ]
     event_ids = [event.event_id for event in story]
+    deliveries = list(Delivery.objects.filter(event_id__in=event_ids, failures__gt=0).order_by("next_attempt_at"))
+    # A delivery keeps its failure count once handled (eventstore.consumers.status): those handled
+    # since say so, rather than "retrying" for ever.
+    handled = set(
+        ProcessedEvent.objects.filter(event_id__in=[d.event_id for d in deliveries]).values_list("group", "event_id")
+    )
     failing = [
         (
-            f"next attempt {delivery.next_attempt_at:{TIME_FORMAT}}",
-            f"{delivery.group}: failed {delivery.failures} time{'s' if delivery.failures != 1 else ''}, retrying",
+            f"next attempt {delivery.next_attempt_at:{TIME_FORMAT}}"
+            if (delivery.group, delivery.event_id) not in handled
+            else "",
+            f"{delivery.group}: failed {delivery.failures} time{'s' if delivery.failures != 1 else ''}, "
+            + ("then handled" if (delivery.group, delivery.event_id) in handled else "retrying"),
             delivery.last_error,
         )
-        for delivery in Delivery.objects.filter(event_id__in=event_ids, failures__gt=0).order_by("next_attempt_at")
+        for delivery in deliveries
     ]
     parked = [
         (parked.parked_at.strftime(TIME_FORMAT), f"{parked.group}: parked", parked.reason)

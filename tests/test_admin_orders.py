@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from django.utils import timezone
 
 from eventstore import mapping
-from eventstore.models import Event
+from eventstore.models import Delivery, Event
 from orders import time_travel
 from orders.models import CustomerOrders, OrderSummary
 from orders.order_page import order_story
@@ -115,13 +116,29 @@ def test_a_declined_charge_shows_with_its_time_and_reason(post, staff_client):
     assert "Declined" in failures and "card declined" in failures
 
 
-def test_a_charge_the_provider_could_not_take_shows_as_retrying_with_its_error(post, staff_client):
+def test_a_charge_the_provider_could_not_take_at_first_shows_its_error_and_that_it_was_handled(post, staff_client):
     post(web_order("F-1", "tok_flaky"))  # the provider is unavailable on the first attempts
-    settled("F-1")
+    settled("F-1", status="paid")
     page = staff_client.get(PAGE.format("F-1")).content.decode()
     failures = re.search(r'<table class="order-failures">.*?</table>', page, re.S).group(0)
-    assert re.search(r"<td>billing: failed \d+ times?, retrying</td>", failures)
+    # Paid by now: the failures stay on the page, not as "retrying" for ever.
+    assert re.search(r"<td>billing: failed \d+ times?, then handled</td>", failures)
+    assert "retrying" not in failures
     assert "Payment provider unavailable" in failures
+
+
+def test_work_still_failing_on_an_orders_event_shows_as_retrying_with_its_next_attempt(post, staff_client):
+    post(web_order("F-2", "tok_ok"))
+    settled("F-2", status="paid")
+    placed = Event.objects.get(stream_id="order-F-2", event_type="OrderPlaced")
+    # A group that has not handled it yet (no ProcessedEvent), failing now.
+    Delivery.objects.create(
+        group="returns", event_id=placed.event_id, failures=1, last_error="boom", next_attempt_at=timezone.now()
+    )
+    page = staff_client.get(PAGE.format("F-2")).content.decode()
+    failures = re.search(r'<table class="order-failures">.*?</table>', page, re.S).group(0)
+    assert "<td>returns: failed 1 time, retrying</td>" in failures
+    assert "next attempt" in failures and "boom" in failures
 
 
 def test_an_order_that_failed_nowhere_says_so(post, staff_client):
