@@ -1,13 +1,6 @@
-"""Raw shop-input messages and other components' events -> returns commands (docs/design.md 6.8).
-
-- The customer asks (from the web, or any source the partner may use): `{"applies": "return",
-  "source": "web", "profile": "customer", "order_id", "reason"}`.
-- The warehouse says the goods came back: `{"applies": "return", "source": "warehouse", "profile":
-  "warehouse", "order_id", "status": "received"}`.
-
-Content that can never become a command raises `PermanentFailure` with the reason: the message is
-parked. Shipping's ShipmentDelivered is read as raw JSON.
-"""
+"""Raw shop-input messages and other components' events -> returns commands. The two messages'
+shapes are in docs/design.md 6.8; content that can never become a command is parked
+(`PermanentFailure`, with the reason). Shipping's ShipmentDelivered is read as raw JSON."""
 
 from __future__ import annotations
 
@@ -27,8 +20,7 @@ def command_for_message(message: Any) -> RequestReturn | ReceiveReturn:
     order_id = _text(body, "order_id", MAX_ORDER_ID_LENGTH)
     if message.metadata.get("source") != "warehouse":
         return RequestReturn(order_id=order_id, reason=_text(body, "reason", MAX_REASON_LENGTH))
-    status = body.get("status")
-    if status != "received":
+    if (status := body.get("status")) != "received":
         raise PermanentFailure(f"Unknown warehouse status {status!r} for a return; expected 'received'.")
     return ReceiveReturn(order_id=order_id)
 

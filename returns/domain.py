@@ -1,8 +1,5 @@
-"""The return of one delivered order: asked for by the customer, refused when it cannot be, and
-received when the goods come back to the warehouse. Standard library only.
-
-Its id is the order id, so its stream is `return-{order_id}` (docs/design.md 6.8).
-"""
+"""The return of one delivered order: asked for, refused when it cannot be, received when the goods
+come back (docs/design.md 6.8). Its id is the order id: its stream is `return-{order_id}`."""
 
 from __future__ import annotations
 
@@ -12,12 +9,11 @@ from eventstore.aggregate import Aggregate
 
 NOT_DELIVERED_REASON = "The order has not been delivered, so it cannot be returned yet."
 ALREADY_RETURNED_REASON = "The order has already been returned."
-
-# --- commands -----------------------------------------------------------------------------------
+REQUESTED, RECEIVED = "requested", "received"
 
 
 @dataclass(frozen=True)
-class RequestReturn:
+class RequestReturn:  # a command, as ReceiveReturn
     order_id: str
     reason: str
 
@@ -25,9 +21,6 @@ class RequestReturn:
 @dataclass(frozen=True)
 class ReceiveReturn:
     order_id: str
-
-
-# --- events -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,20 +40,8 @@ class ReturnReceived:
     order_id: str
 
 
-# --- errors -------------------------------------------------------------------------------------
-
-
 class ReturnNotRequested(Exception):
     """Goods received for an order whose return was not asked for (not yet, or never)."""
-
-    def __init__(self, order_id: str) -> None:
-        self.order_id = order_id
-        super().__init__(f"No return has been requested for order {order_id!r}.")
-
-
-# --- the aggregate ------------------------------------------------------------------------------
-
-REQUESTED, RECEIVED = "requested", "received"
 
 
 class Return(Aggregate):
@@ -74,8 +55,7 @@ class Return(Aggregate):
     @property
     def rejection(self) -> str | None:
         """The reason of the refusal this decision recorded, if it recorded one."""
-        refused = [event for event in self.pending_events() if isinstance(event, ReturnRejected)]
-        return refused[-1].reason if refused else None
+        return next((e.reason for e in self.pending_events() if isinstance(e, ReturnRejected)), None)
 
     def request(self, command: RequestReturn, *, delivered: bool) -> None:
         """`delivered`: whether the goods reached the customer, which the return does not know itself."""
@@ -89,7 +69,7 @@ class Return(Aggregate):
 
     def receive(self, command: ReceiveReturn) -> None:
         if self.status is None:
-            raise ReturnNotRequested(command.order_id)
+            raise ReturnNotRequested(f"No return has been requested for order {command.order_id!r}.")
         if self.status == REQUESTED:
             self.record(ReturnReceived(self.id))
 

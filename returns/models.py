@@ -1,11 +1,8 @@
 from django.db import models
 
-RETURN_STATUSES = ("requested", "rejected", "received")
-
 
 class DeliveredOrder(models.Model):
-    """Returns' local cache of delivered orders, fed by ShipmentDelivered: what a return request
-    needs to know, without reading another component's stream."""
+    """The orders shipping delivered (ShipmentDelivered): what a request is decided on."""
 
     order_id = models.CharField(primary_key=True, max_length=100)
     delivered_at = models.DateTimeField()
@@ -18,7 +15,7 @@ class ReturnRow(models.Model):
     """Read model: one row per order's return, written by its projector only."""
 
     order_id = models.CharField(primary_key=True, max_length=100)
-    status = models.CharField(max_length=20)  # RETURN_STATUSES
+    status = models.CharField(max_length=20)  # requested, rejected or received
     reason = models.CharField(max_length=200, blank=True)  # the customer's, or why it was refused
     requested_at = models.DateTimeField(null=True)
     received_at = models.DateTimeField(null=True)
