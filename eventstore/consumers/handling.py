@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from django.conf import settings
@@ -22,6 +23,40 @@ logger = logging.getLogger("eventstore.consumers")
 
 #: Conflicts with other writers tolerated in a row before a delivery counts as failed.
 CONFLICT_ATTEMPTS = 10
+#: Calls to the outside world one message's handler may make (`call_outside`).
+CALLS_PER_MESSAGE = 10
+
+Answer = TypeVar("Answer")
+
+#: The answers `call_outside` got for the message in hand, by key; None outside a handler.
+_answers: ContextVar[dict[str, Any] | None] = ContextVar("outside_answers", default=None)
+
+
+class _CallNeeded(Exception):
+    """Raised out of a handler's transaction by `call_outside`: make the call with none open."""
+
+    def __init__(self, key: str, call: Callable[[], Any]) -> None:
+        super().__init__(f"{key} is asked outside the handler's transaction.")
+        self.key, self.call = key, call
+
+
+def call_outside(key: str, call: Callable[[], Answer]) -> Answer:
+    """Ask the outside world (a payment provider) from a handler, with no transaction open.
+
+    A transaction held open across the call would hold back every gap-safe reader of the log for
+    as long as the call takes (on SQLite it holds the write lock, on PostgreSQL it is ended by
+    `idle_in_transaction_session_timeout`). So the first time a handler asks, its transaction is
+    rolled back, `call` is made outside it, and the handler runs again in a new one, given the
+    answer: `key` names the call (its idempotency key) among those of this message. What the
+    handler read before asking it reads again. An error of the call is the handler's. Called
+    outside a handler (a test, a command), it simply calls.
+    """
+    answers = _answers.get()
+    if answers is None:
+        return call()
+    if key not in answers:
+        raise _CallNeeded(key, call)
+    return answers[key]
 
 
 def deliver(group_: ConsumerGroup, event_id: uuid.UUID, *, store: EventStore | None = None) -> float | None:
@@ -73,26 +108,37 @@ def _handle(group_: ConsumerGroup, event: RecordedEvent, *, unsettled: bool) -> 
 
 def _handle_once(group_: ConsumerGroup, event: RecordedEvent, *, check: bool) -> None:
     """The handler's writes, the message's outcome and the tracking row, in one transaction, at
-    most once per group."""
-    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                if check and settled(group_, [event.event_id]):
-                    return
-                result = group_.handler(event)
-                if outcomes.is_message(event):
-                    _record_outcome(group_, event, result)
-                _track(group_, event.event_id)
-            return
-        except ConcurrencyError:
-            check = True  # the other writer may have been this message's other delivery
-            if attempt == CONFLICT_ATTEMPTS:
-                raise
-        except IntegrityError:
-            # The same message delivered twice at once: the other delivery's tracking row won.
-            if not settled(group_, [event.event_id]):
-                raise
-            return
+    most once per group; the handler's calls to the outside world made before it (`call_outside`)."""
+    answers: dict[str, Any] = {}
+    token, conflicts = _answers.set(answers), 0
+    try:
+        while True:
+            try:
+                with transaction.atomic():
+                    if check and settled(group_, [event.event_id]):
+                        return
+                    result = group_.handler(event)
+                    if outcomes.is_message(event):
+                        _record_outcome(group_, event, result)
+                    _track(group_, event.event_id)
+                return
+            except _CallNeeded as needed:
+                if len(answers) == CALLS_PER_MESSAGE:
+                    raise RuntimeError(f"{group_.name} made over {CALLS_PER_MESSAGE} outside calls.") from None
+                answers[needed.key] = needed.call()  # rolled back: no transaction open while it takes its time
+                check = True  # another delivery may have settled the message meanwhile
+            except ConcurrencyError:
+                check = True  # the other writer may have been this message's other delivery
+                conflicts += 1
+                if conflicts == CONFLICT_ATTEMPTS:
+                    raise
+            except IntegrityError:
+                # The same message delivered twice at once: the other delivery's tracking row won.
+                if not settled(group_, [event.event_id]):
+                    raise
+                return
+    finally:
+        _answers.reset(token)
 
 
 def _record_outcome(group_: ConsumerGroup, message: RecordedEvent, result: object) -> None:
