@@ -190,7 +190,8 @@ class ProjectorState(models.Model):
     """A projector's checkpoint, committed with each batch of its read-model changes, and its runner.
 
     One runner at a time holds the lease (`leased_by`; a rebuild's holder starts with "rebuild:");
-    a runner that dies loses it when `leased_until` passes.
+    a runner that dies loses it when `leased_until` passes. A projector whose code fails on an
+    event says so here, with the event and the error, until the event folds or is skipped.
     """
 
     name = models.CharField(primary_key=True, max_length=MAX_GROUP_NAME_LENGTH)
@@ -199,11 +200,25 @@ class ProjectorState(models.Model):
     leased_until = models.DateTimeField()
     leased_by = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The event its code failed on, the error, and when to try again (eventstore.projections.
+    # failures): the checkpoint stays just before that event. Cleared by the commit that moves the
+    # checkpoint past it, whether the event folded or staff skipped it.
+    failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_event_id = models.UUIDField(null=True, blank=True)
+    failed_event_position = models.BigIntegerField(null=True, blank=True)
+    failed_event_type = models.CharField(max_length=MAX_EVENT_TYPE_LENGTH, blank=True)
+    error_type = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+    error_trace = models.TextField(blank=True)
 
     class Meta:
         # Its admin entry is the processing page, which lists every group and projector.
         verbose_name = "processing status"
         verbose_name_plural = "consumer groups and projectors"
+        # Skipping loses an event from a read model: a permission of its own, apart from running.
+        permissions = [("skip_projector_event", "Can skip the event a failing projector stopped at")]
 
     def __str__(self) -> str:
         return f"{self.name} at ({self.transaction_id}, {self.position})"

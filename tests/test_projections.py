@@ -65,10 +65,11 @@ def test_a_failing_batch_leaves_neither_rows_nor_checkpoint(monkeypatch):
         raise RuntimeError("bug in fold")
 
     monkeypatch.setattr(SalesByDayProjector, "fold", broken)
-    with pytest.raises(RuntimeError):
-        run(sales)
+    assert run(sales) is Ran.FAILED  # recorded on its row (tests/test_projector_failures.py)
     assert (revenue(), checkpoint()) == ((1, "10.00"), before)
     monkeypatch.undo()
+    assert run(sales) is Ran.BACKING_OFF
+    projections.retry_now(sales.name)
     assert run(sales) is Ran.CAUGHT_UP  # the lease was let go
     assert revenue() == (2, "20.00")
 
@@ -263,8 +264,9 @@ def test_a_failing_projector_does_not_fail_the_commit_in_process(settings, monke
     monkeypatch.setattr(SalesByDayProjector, "fold", broken)
     placed("A-1")  # committed, and no error reaches the appender
     assert store.read_stream("order-A-1")
-    assert "sales_by_day: the run after a commit failed" in caplog.text
+    assert "sales_by_day: failed on event" in caplog.text
     assert status(sales).lag_events == 1
+    assert status(sales).failing
 
 
 def test_a_rebuild_of_many_rows_at_once_gives_what_following_the_log_gave():

@@ -5,6 +5,9 @@ log after the checkpoint (gap-safe: `EventStore.read_all`), and for each batch c
 read-model changes together with the checkpoint moved past the batch. The checkpoint is moved
 with a compare-and-set on the holder and the old checkpoint, so a runner that lost its lease
 (it stalled past it and another took over) writes nothing: its transaction rolls back.
+
+A projector whose code raises on an event is recorded failing on it and backed off
+(`eventstore.projections.failures`); the others of the run go on.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
@@ -22,8 +26,10 @@ from django.db import transaction
 
 from eventstore import leases, wakeups
 from eventstore.models import ProjectorState
+from eventstore.projections import failures
+from eventstore.projections.failures import Failure
 from eventstore.projections.projectors import Projector, Rebuild
-from eventstore.store import START, Checkpoint, EventStore
+from eventstore.store import START, Checkpoint, EventStore, RecordedEvent
 
 logger = logging.getLogger("eventstore.projections")
 
@@ -38,6 +44,8 @@ class Ran(enum.Enum):
     CAUGHT_UP = "caught up"
     MORE = "stopped with more to read"  # the caller asks for another run
     BUSY = "another runner holds the projector"
+    FAILED = "its code failed on an event: recorded on its row, tried again after a backoff"
+    BACKING_OFF = "it is failing and its next attempt is not due yet"
 
 
 class RebuildRunning(Exception):
@@ -58,6 +66,20 @@ class _LeaseLost(Exception):
     """Internal: another runner took the projector over; this batch is rolled back."""
 
 
+class _ProjectorFailed(Exception):
+    """Internal: a projector's code raised on the batch; the batch is rolled back."""
+
+    def __init__(self, projector: Projector, error: Exception) -> None:
+        super().__init__(f"{projector.name}: {error!r}")
+        self.projector, self.error = projector, error
+
+
+@dataclass
+class _Applied:
+    more: bool = False  # stopped at the deadline with more to read
+    failed: dict[str, Failure] = field(default_factory=dict)  # by projector name
+
+
 def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran:
     """Apply what the log holds after the projector's checkpoint: for about `seconds` at most."""
     with structlog.contextvars.bound_contextvars(projector=projector.name):  # on whatever it logs
@@ -65,24 +87,35 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
 
 
 def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
+    requested = run_requested_key(projector.name)
+    # A failing projector is not tried again before its backoff ends: the runs every commit asks
+    # for end here, on one read of its row.
+    if failures.backing_off(ProjectorState.objects.filter(name=projector.name).first()):
+        wakeups.started(requested)
+        return Ran.BACKING_OFF
     holder = leases.new_holder()
     if not _lease(projector, holder):
         return Ran.BUSY
-    requested = run_requested_key(projector.name)
     wakeups.started(requested)  # from here on, a commit asks again
     try:
         state = ProjectorState.objects.get(name=projector.name)
+        if failures.backing_off(state):  # another runner failed on it just now
+            return Ran.BACKING_OFF
         checkpoint = Checkpoint(state.transaction_id, state.position)
-        more = _apply([projector], holder, checkpoint, deadline=time.monotonic() + seconds, batch=batch)
+        applied = _apply([projector], holder, checkpoint, deadline=time.monotonic() + seconds, batch=batch)
     except _LeaseLost:
         logger.warning("%s: the lease ran out during a batch; another runner goes on.", projector.name)
         return Ran.BUSY
     finally:
         _release(projector, holder)
-    return Ran.MORE if more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
+    if applied.failed:
+        return Ran.FAILED
+    return Ran.MORE if applied.more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
 
 
-def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int], None] | None = None) -> None:
+def rebuild(
+    *projectors: Projector, batch: int = 5000, progress: Callable[[int], None] | None = None
+) -> dict[str, Failure]:
     """Empty the projectors' tables and replay the whole log into them, in one pass over the log.
 
     Raises `RebuildRunning` if another rebuild holds one of them (and rebuilds none). The tables
@@ -90,6 +123,9 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
     checkpoints, so a rebuild that dies half-way leaves consistent read models that ordinary runs
     complete once its lease runs out. While it runs, readers see the read models filling up again.
     It ends with ordinary runs, for what was committed while it held the projectors.
+
+    A projector whose code fails on an event stays there, failing (its failure is returned, by
+    name); the others are rebuilt to the end.
     """
     holder = leases.new_holder(_REBUILD)
     taken: list[Projector] = []
@@ -102,11 +138,11 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
                 for model in projector.models:
                     model.objects.all().delete()
             ProjectorState.objects.filter(name__in=[p.name for p in projectors], leased_by=holder).update(
-                transaction_id=START.transaction_id, position=START.position
+                transaction_id=START.transaction_id, position=START.position, **failures.CLEARED
             )
         rebuilds = {projector.name: Rebuild() for projector in projectors}
         with _no_cyclic_garbage_collection():
-            _apply(
+            applied = _apply(
                 list(projectors),
                 holder,
                 START,
@@ -122,16 +158,20 @@ def rebuild(*projectors: Projector, batch: int = 5000, progress: Callable[[int],
     # after its last read is applied now (with a broker, beat's sweep would; without one, nothing).
     for projector in projectors:
         run_until_caught_up(projector)
+    return applied.failed
 
 
-def run_until_caught_up(projector: Projector) -> None:
+def run_until_caught_up(projector: Projector) -> Ran:
     """Run the projector until nothing is left after its checkpoint, including what commits brought
     while it ran (their own runs found it taken and gave up). Returns at once if another runner
-    holds it: that one is left to do the same."""
+    holds it (that one is left to do the same) or if it is failing. The last run's outcome."""
     while True:
         ran = run(projector)
-        if ran is Ran.BUSY or (ran is Ran.CAUGHT_UP and not pending_projectors([projector])):
-            return
+        if ran in _STOPS or (ran is Ran.CAUGHT_UP and not pending_projectors([projector])):
+            return ran
+
+
+_STOPS = frozenset({Ran.BUSY, Ran.FAILED, Ran.BACKING_OFF})
 
 
 @contextmanager
@@ -149,12 +189,14 @@ def _no_cyclic_garbage_collection() -> Iterator[None]:
 
 
 def pending_projectors(projectors: list[Projector]) -> list[Projector]:
-    """Those of `projectors` with events of their types after their checkpoint: a scan of one
-    log entry each, without the data."""
+    """Those of `projectors` with events of their types after their checkpoint, and not failing
+    before their backoff ends: a scan of one log entry each, without the data."""
     states = ProjectorState.objects.in_bulk([p.name for p in projectors])
     store, behind = EventStore(), []
     for projector in projectors:
         state = states.get(projector.name)
+        if failures.backing_off(state):
+            continue
         after = Checkpoint(state.transaction_id, state.position) if state else START
         if store.scan_all(after=after, event_types=projector.event_types, limit=1):
             behind.append(projector)
@@ -185,41 +227,106 @@ def _apply(
     batch: int,
     progress: Callable[[int], None] | None = None,
     rebuilds: dict[str, Rebuild] | None = None,
-) -> bool:
+) -> _Applied:
     """Batches from `checkpoint` (where every one of `projectors` is) until the log is read or the
-    deadline passed (True: there is more). The log is read once for all of them."""
-    store = EventStore()
-    wanted = sorted({t for p in projectors for t in p.event_types})
-    while True:
+    deadline passed. The log is read once for all of them. A projector whose code fails on an
+    event is recorded failing there and left out; the others go on."""
+    store, going, applied = EventStore(), list(projectors), _Applied()
+    while going:
+        wanted = sorted({t for p in going for t in p.event_types})
         events = store.read_all(after=checkpoint, event_types=wanted, limit=batch)
         if not events:
-            return False
-        last = events[-1].checkpoint
-        with transaction.atomic():
-            for projector in projectors:
-                types = set(projector.event_types)
-                if theirs := [e for e in events if e.event_type in types]:
-                    projector.project(theirs, rebuild=(rebuilds or {}).get(projector.name))
-            moved = leases.renew(
-                ProjectorState.objects.filter(
-                    name__in=[p.name for p in projectors],
-                    transaction_id=checkpoint.transaction_id,
-                    position=checkpoint.position,
-                ),
-                holder,
-                length=LEASE,
-                transaction_id=last.transaction_id,
-                position=last.position,
-            )
-            if moved != len(projectors):
-                raise _LeaseLost()
-        checkpoint = last
-        if progress is not None:
-            progress(len(events))
-        if len(events) < batch:
-            return False
+            return applied
+        try:
+            _commit(going, holder, checkpoint, events, rebuilds)
+            checkpoint, done, failed = events[-1].checkpoint, len(events), None
+        except _ProjectorFailed:
+            failed = True
+        if failed:
+            # Somewhere in the batch: the events one at a time, so that those before the failing one
+            # commit and the checkpoint stays just before it. What a rebuild remembered may hold
+            # the rolled-back batch's events: the rest goes on as ordinary runs, which remember none.
+            rebuilds = None
+            checkpoint, done, failed = _commit_one_at_a_time(going, holder, checkpoint, events)
+        if progress is not None and done:
+            progress(done)
+        if failed is not None:
+            (projector, event, error) = failed
+            if recorded := failures.record(projector.name, holder, event=event, error=error, length=LEASE):
+                applied.failed[projector.name] = recorded
+                _log_failure(projector, recorded, error)
+            going.remove(projector)
+        elif len(events) < batch:
+            return applied
         if time.monotonic() > deadline:
-            return True
+            applied.more = bool(going)
+            return applied
+    return applied
+
+
+def _commit(
+    projectors: list[Projector],
+    holder: str,
+    checkpoint: Checkpoint,
+    events: list[RecordedEvent],
+    rebuilds: dict[str, Rebuild] | None,
+) -> None:
+    """Fold `events` into the projectors and move their checkpoints past them, in one transaction.
+    Raises `_ProjectorFailed` (rolled back) when a projector's code raises."""
+    last = events[-1].checkpoint
+    with transaction.atomic():
+        for projector in projectors:
+            types = set(projector.event_types)
+            if theirs := [e for e in events if e.event_type in types]:
+                try:
+                    projector.project(theirs, rebuild=(rebuilds or {}).get(projector.name))
+                except failures.NOT_THE_PROJECTORS:
+                    raise
+                except Exception as error:  # noqa: BLE001 - the projector's code: recorded on its row
+                    raise _ProjectorFailed(projector, error) from error
+        # Past the event it failed on, if it was failing: the event folded, the failure is over.
+        moved = leases.renew(
+            ProjectorState.objects.filter(
+                name__in=[p.name for p in projectors],
+                transaction_id=checkpoint.transaction_id,
+                position=checkpoint.position,
+            ),
+            holder,
+            length=LEASE,
+            transaction_id=last.transaction_id,
+            position=last.position,
+            **failures.CLEARED,
+        )
+        if moved != len(projectors):
+            raise _LeaseLost()
+
+
+def _commit_one_at_a_time(
+    projectors: list[Projector], holder: str, checkpoint: Checkpoint, events: list[RecordedEvent]
+) -> tuple[Checkpoint, int, tuple[Projector, RecordedEvent, Exception] | None]:
+    """Commit the events one by one up to the first a projector fails on: the checkpoint after
+    those committed, how many, and the failure (None: none failed this time)."""
+    for done, event in enumerate(events):
+        try:
+            _commit(projectors, holder, checkpoint, [event], None)
+        except _ProjectorFailed as failed:
+            return checkpoint, done, (failed.projector, event, failed.error)
+        checkpoint = event.checkpoint
+    return checkpoint, len(events), None
+
+
+def _log_failure(projector: Projector, failed: Failure, error: Exception) -> None:
+    logger.error(
+        "%s: failed on event %s (%s at position %s), attempt %s: %s; the next attempt at %s.",
+        projector.name,
+        failed.event_id,
+        failed.event_type,
+        failed.event_position,
+        failed.failures,
+        failed.error,
+        failed.next_attempt_at.isoformat(timespec="seconds"),
+        exc_info=error,
+    )
 
 
 def _lease(projector: Projector, holder: str) -> bool:

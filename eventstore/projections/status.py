@@ -1,4 +1,5 @@
-"""How far behind each projector is (admin, `manage.py projections status`, /metrics).
+"""How far behind each projector is, and whether it is failing (admin, `manage.py projections
+status`, /metrics, /healthz).
 
 The lag is counted up to a cap (eventstore.lag).
 """
@@ -12,7 +13,8 @@ from django.db.models import Q
 
 from eventstore import lag, leases
 from eventstore.models import Event, ProjectorState
-from eventstore.projections.projectors import Projector
+from eventstore.projections.failures import Failure, failure
+from eventstore.projections.projectors import Projector, registered
 from eventstore.projections.runner import is_rebuild
 from eventstore.store import START, Checkpoint
 
@@ -25,6 +27,11 @@ class ProjectorStatus(lag.Shown):
     lag_seconds: float  # the age of the oldest of them (0 when none)
     running: bool
     rebuilding: bool
+    failure: Failure | None = None  # the event its code failed on and the error; None: not failing
+
+    @property
+    def failing(self) -> bool:
+        return self.failure is not None
 
 
 def status(projector: Projector) -> ProjectorStatus:
@@ -44,4 +51,12 @@ def status(projector: Projector) -> ProjectorStatus:
         lag_seconds=(datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0,
         running=holder is not None,
         rebuilding=is_rebuild(holder),
+        failure=failure(state),
     )
+
+
+def failing() -> dict[str, Failure]:
+    """The failures of the registered projectors that are failing, by name: one query (/healthz)."""
+    names = [projector.name for projector in registered()]
+    rows = ProjectorState.objects.filter(name__in=names, failed_event_id__isnull=False).order_by("name")
+    return {row.name: failure(row) for row in rows}

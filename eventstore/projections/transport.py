@@ -8,6 +8,12 @@ With no broker (`make run`) the projectors run in the process, once the commit i
 background worker (EMBEDDED_WORKER=thread, the default: `eventstore.background`, behind the
 deliveries queued before, and one run of a projector queued at a time), or in the committing
 thread (`inline`).
+
+Each projector runs on its own (a task, a piece of background work, a call), so one whose code
+fails on an event holds up none of the others. A failing one is left out by the sweep until its
+backoff ends; a commit's run of it, asked for meanwhile, gives up on reading its row. With no
+broker there is no sweep: the first commit of its events after the backoff, or staff's "Run now",
+tries it again.
 """
 
 from __future__ import annotations
@@ -110,8 +116,9 @@ def _run_here(projector: Projector) -> None:
     try:
         run_until_caught_up(projector)
     except Exception:  # noqa: BLE001 - the appender's events are committed; its caller must not fail
-        # A projector that fails (a bug) is rolled back to its last batch and stays behind, with
-        # the lag in `projections status`, as a failing Celery task would with a broker.
+        # A projector's own code failing is recorded by the runner (failures) and ends no run;
+        # what comes here is the database's (gone away, locked): the next run tries again, as a
+        # failing Celery task's would with a broker.
         logger.exception("%s: the run after a commit failed; the read model is behind.", projector.name)
     finally:
         _running_here.names.discard(projector.name)
