@@ -29,8 +29,12 @@ from eventstore.consumers.status import matching_after
 from eventstore.models import ConsumerPartition, Delivery
 from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
 
-#: A runner that stops renewing its lease (its worker died) loses it after this long.
-LEASE = timedelta(seconds=15)
+
+def lease_length() -> timedelta:
+    """How long a runner that stops renewing its lease (paused, hung) keeps its partition
+    (PARTITION_LEASE_SECONDS, 15 s). On PostgreSQL one whose process or connection died loses it at
+    once (`eventstore.leases`)."""
+    return timedelta(seconds=getattr(settings, "PARTITION_LEASE_SECONDS", 15))
 
 
 def partitions() -> int:
@@ -60,7 +64,7 @@ def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: 
     ConsumerPartition.objects.get_or_create(
         group=group_.name, partition=partition, defaults={"leased_until": leases.FREE}
     )
-    if not leases.take(_row(group_, partition), holder, length=LEASE):
+    if not leases.take(_row(group_, partition), holder, length=lease_length()):
         return Drained.BUSY
     row = _row(group_, partition).get()
     requested = drain_requested_key(group_.name, partition)
@@ -125,7 +129,7 @@ def _advance(row: ConsumerPartition, entries: list[LogEntry], open_: set[uuid.UU
     leases.renew(
         ConsumerPartition.objects.filter(pk=row.pk),
         row.leased_by,
-        length=LEASE,
+        length=lease_length(),
         transaction_id=row.transaction_id,
         position=row.position,
     )
