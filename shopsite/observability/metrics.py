@@ -2,7 +2,7 @@
 
 Requests are counted and timed by the middleware (`observe_request`), by method, route (the URL
 pattern's name, so ids in paths do not make new series) and status. The event store's figures
-(consumer groups' lag and parked messages, projectors' lag) are read at each scrape by
+(consumer groups' lag and parked messages, projectors' lag and failures) are read at each scrape by
 `StoreCollector`, from the same status code the admin and `manage.py consumers|projections status`
 use.
 
@@ -69,6 +69,7 @@ class StoreCollector(Collector):
         yield up
         yield from _gauges(_GROUP_GAUGES, "group", groups)
         yield from _gauges(_PROJECTOR_GAUGES, "projector", projectors)
+        yield from _projector_failures(projectors)
         yield GaugeMetricFamily(
             "shop_unroutable_messages", "Messages stored that no component takes (applies unknown).", unroutable
         )
@@ -95,6 +96,27 @@ _PROJECTOR_GAUGES = {
         "Age of the oldest event of the projector's types after its checkpoint.",
     ),
 }
+
+
+def _projector_failures(statuses: list) -> Iterator[Metric]:
+    """Whether each projector is failing (0/1), and for how many attempts in a row. Which event and
+    which error are on its row (the admin, `projections status`, /healthz): labels of that would
+    make a new series per event."""
+    failing = GaugeMetricFamily(
+        "shop_projector_failing",
+        "1 if the projector's code failed on an event and it stopped before it (its row says which), else 0.",
+        labels=["projector"],
+    )
+    attempts = GaugeMetricFamily(
+        "shop_projector_failed_attempts",
+        "Attempts in a row that failed on the event the projector stopped at (0 when not failing).",
+        labels=["projector"],
+    )
+    for status in statuses:
+        failing.add_metric([status.name], 1 if status.failing else 0)
+        attempts.add_metric([status.name], status.failure.failures if status.failing else 0)
+    yield failing
+    yield attempts
 
 
 def _gauges(gauges: dict[str, tuple[str, str]], label: str, statuses: list) -> Iterator[Metric]:
