@@ -14,6 +14,7 @@ with `Waiting`).
 from __future__ import annotations
 
 import enum
+import logging
 import time
 import uuid
 import zlib
@@ -28,6 +29,8 @@ from eventstore.consumers.handling import handle, settled
 from eventstore.consumers.status import matching_after
 from eventstore.models import ConsumerPartition, Delivery
 from eventstore.store import Checkpoint, EventStore, LogEntry, RecordedEvent
+
+logger = logging.getLogger("eventstore.consumers")
 
 
 def lease_length() -> timedelta:
@@ -51,6 +54,10 @@ class Drained(enum.Enum):
     BUSY = "another runner holds the partition"
 
 
+class _LeaseLost(Exception):
+    """Internal: another runner took the partition over (this one ran past its lease)."""
+
+
 def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: int = 500) -> Drained:
     """Handle what is due in one partition of the group: one page, or more pages for about
     `seconds` when the backlog is long.
@@ -71,6 +78,13 @@ def drain(group_: ConsumerGroup, partition: int, *, seconds: float = 5.0, page: 
     wakeups.started(requested)  # from here on, a commit in this partition asks again
     try:
         more = _drain_leased(group_, row, deadline=time.monotonic() + seconds, page=page)
+    except _LeaseLost:
+        # Paused or hung past the lease: what it handled meanwhile was guarded by the tracking
+        # rows, and its checkpoint was not written.
+        logger.warning(
+            "%s partition %d: the lease ran out during a drain; another runner goes on.", group_.name, partition
+        )
+        return Drained.BUSY
     finally:
         leases.release(_row(group_, partition), holder)
     return Drained.MORE if more or wakeups.asked_meanwhile(requested) else Drained.CAUGHT_UP
@@ -118,7 +132,8 @@ def _waiting(group_: ConsumerGroup, events: list[RecordedEvent]) -> set[uuid.UUI
 
 def _advance(row: ConsumerPartition, entries: list[LogEntry], open_: set[uuid.UUID]) -> None:
     """Move the checkpoint past the front run of entries that are not open (settled, another
-    partition's, or not accepted by the group); renew the lease."""
+    partition's, or not accepted by the group); renew the lease. Raises `_LeaseLost`, writing
+    nothing, when another runner holds the partition now."""
     last = None
     for entry in entries:
         if entry.event_id in open_:
@@ -126,13 +141,15 @@ def _advance(row: ConsumerPartition, entries: list[LogEntry], open_: set[uuid.UU
         last = entry
     if last is not None:
         row.transaction_id, row.position = last.checkpoint
-    leases.renew(
+    held = leases.renew(
         ConsumerPartition.objects.filter(pk=row.pk),
         row.leased_by,
         length=lease_length(),
         transaction_id=row.transaction_id,
         position=row.position,
     )
+    if not held:
+        raise _LeaseLost()
 
 
 def _row(group_: ConsumerGroup, partition: int) -> QuerySet[ConsumerPartition]:
