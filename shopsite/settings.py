@@ -14,6 +14,7 @@
 | CACHE_URL           | locmemcache://                            |
 | LOG_LEVEL           | INFO                                      |
 | DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
+| DB_IDLE_IN_TRANSACTION_TIMEOUT | 5 (PostgreSQL: seconds a session may idle in a transaction; 0: no limit) |
 | GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
 | REQUEST_BODY_DRAIN_BYTES | 10485760 (10 MiB; a refused body is read away up to this, so the client reads its 413) |
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
@@ -143,9 +144,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite serves web and workers at once: WAL lets readers run beside the one writer, the
-    # busy timeout makes a writer wait instead of failing, and IMMEDIATE transactions take the
-    # write lock at BEGIN, so two transactions never deadlock upgrading a read lock to a write.
+    # SQLite serves web and workers at once: WAL lets readers run beside the one writer, the busy timeout
+    # makes a writer wait instead of failing, and IMMEDIATE transactions take the write lock at BEGIN, so
+    # two transactions never deadlock upgrading a read lock to a write.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
@@ -157,15 +158,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    options = DATABASES["default"].setdefault("OPTIONS", {})
     # The event store runs its append as a prepared statement when this is set (Django's own
     # queries bind in the client and never prepare). Set DB_PREPARE_THRESHOLD= (empty) behind a
     # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
     prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-        int(prepare_threshold) if prepare_threshold else None
-    )
+    options["prepare_threshold"] = int(prepare_threshold) if prepare_threshold else None
     # A store that is down answers 503 within this time rather than holding the request.
-    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+    options["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+    # The server ends a session of ours left idle this long in a transaction, which would hold back every reader
+    # of the log cluster-wide (docs/design.md 3.1); no transaction is held across an outside call.
+    idle_ms = round(env.float("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0) * 1000)
+    options["options"] = f"{options.get('options', '')} -c idle_in_transaction_session_timeout={idle_ms}".lstrip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,11 +189,9 @@ EMBEDDED_WORKER = env.str("EMBEDDED_WORKER", default="thread")
 if EMBEDDED_WORKER not in ("thread", "inline"):
     raise ImproperlyConfigured(f"EMBEDDED_WORKER is thread or inline, not {EMBEDDED_WORKER!r}.")
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_LATE = CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -218,9 +220,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PROJECTIONS_SWEEP_SECONDS", default=1.0),
     },
 }
-# Each committed event is sent to the groups it matches at once (a drain of its partition asked
-# for with a broker, handled in the appending process without one); off, the sweep alone delivers
-# (tests turn it on where needed).
+# Each committed event is sent to the groups it matches at once (a drain of its partition asked for with a
+# broker, handled in the appending process without one); off, the sweep alone delivers (tests turn it on where needed).
 CONSUMER_DELIVERY_ON_COMMIT = env.bool("CONSUMER_DELIVERY_ON_COMMIT", default=True)
 # Each commit asks for a run of the projectors of its events (with no broker, in the embedded worker:
 # EMBEDDED_WORKER); off, beat's sweep alone runs them (tests turn it on where needed).
@@ -393,8 +394,7 @@ LOGGING = environment_logging_config(env)
 
 # --- Observability ------------------------------------------------------------------------------
 
-# GET /metrics answers staff users, and clients whose own address (REMOTE_ADDR: never
-# X-Forwarded-For, which the client writes) is in one of these networks, e.g.
-# METRICS_ALLOWED_IPS=10.0.0.0/8,::1. None by default, not even loopback: behind a reverse proxy
-# on the same host every client reaches the site from a loopback address.
+# GET /metrics answers staff users, and clients whose own address (REMOTE_ADDR: never X-Forwarded-For, which
+# the client writes) is in one of these networks, e.g. METRICS_ALLOWED_IPS=10.0.0.0/8,::1. None by default, not
+# even loopback: behind a reverse proxy on the same host every client reaches the site from a loopback address.
 METRICS_ALLOWED_IPS = tuple(ip_network(value, strict=False) for value in env.list("METRICS_ALLOWED_IPS", default=[]))

@@ -5,6 +5,22 @@ import pytest
 # The browser fixtures (browser, site_url, page, page_requests, page_errors) for every test module.
 from tests.browser import browser, page, page_errors, page_requests, site_url  # noqa: F401
 
+#: The test process's own sessions may sit idle in a transaction this long (PostgreSQL). pytest-django
+#: holds each test's transaction open while the test waits on threads, processes and pages, which the
+#: default (DB_IDLE_IN_TRANSACTION_TIMEOUT, a few seconds) would cut off; the processes the tests start
+#: (gunicorn, workers) keep the default. Bounded still: a transaction a test leaks ends.
+SUITE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 600_000
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if "idle_in_transaction_session_timeout" in options.get("options", ""):
+        options["options"] = (
+            f"{options['options']} -c idle_in_transaction_session_timeout={SUITE_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+        )
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgresql` need PostgreSQL: on SQLite they are deselected and counted. Tests
