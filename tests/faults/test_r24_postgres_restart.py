@@ -15,6 +15,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -110,9 +111,12 @@ def test_a_postgresql_restart_mid_load_answers_202_or_503_and_every_process_serv
         # Nothing was restarted: the site's, the workers' and beat's processes are those of before.
         assert {pid: process_tree(pid) for pid in sizes} == trees
         window = max(refused) - min(refused) if refused else 0.0
+        accepting = sorted(at for at, outcome in partner.answered if outcome == 202)
+        longest_without_202 = max(later - earlier for earlier, later in pairwise(accepting))
         print(  # noqa: T201
             f"{len(orders)} orders, {outcomes.count(202)} 202s, {len(refused)} 503s (posted again) over"
-            f" {window:.2f} s; restart {restart_ended - restart_began:.2f} s; {checked.strip().splitlines()[-2]}"
+            f" {window:.2f} s; no 202 for {longest_without_202:.2f} s at most;"
+            f" restart {restart_ended - restart_began:.2f} s; {checked.strip().splitlines()[-2]}"
         )
         stop_now(beat, first, second)
 
