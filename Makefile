@@ -1,6 +1,8 @@
 # make run   the site at http://127.0.0.1:8000/ on SQLite, messages processed in-process
 # make test  the whole suite (on DATABASE_URL when set, else SQLite)
 # make bench the benchmarks (PostgreSQL: BENCH_DATABASE_URL, default the local "test" database)
+# make bench-quick  every benchmark in its quick mode, as CI runs them: fails if one crashes, runs
+#            out of time (BENCH_QUICK_TIMEOUT, 150 s) or prints no ratio line last (BENCHES=...: those)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +11,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1:8000
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench bench-quick lint clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...).")'
@@ -34,6 +36,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/[!_]*.py; do DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python $$b || exit 1; done
+
+bench-quick: $(STAMP)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/_quick.py $(BENCHES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

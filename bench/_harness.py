@@ -1,7 +1,8 @@
 """What every benchmark runs in, so that a bench file holds only its workload and its baseline.
 
 A bench is a `main(args) -> Ratio` handed to `run`: `run` parses the arguments (`--quick` and the
-bench's own), and prints the ratio against the run's own baseline as the last line. Each bench
+bench's own), and prints the ratio against the run's own baseline as the last line, a line that
+`RATIO_LINE` matches (`make bench-quick` checks it: bench/_quick.py). Each bench
 runs on a database of its own, created fresh and dropped at the end, on the server named by
 DATABASE_URL (`make bench` sets it) or the local one, so benches never see each other's rows nor
 those of the test suite. Here too: gunicorn and Celery as the benches start them, what /proc says
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import statistics
 import sys
 import time
@@ -53,6 +55,16 @@ class BenchmarkCannotRun(Exception):
     """The benchmark has no server to run on; `run` turns it into exit status 2."""
 
 
+# The last line of every bench: `ratio <what> = <number>...`, the number finite (a nan or an inf
+# means nothing was measured). `run` refuses any other; bench/_quick.py checks each bench's output.
+RATIO_LINE = re.compile(r"ratio \S.*? = \d[\d,]*(\.\d+)?\b")
+
+
+def is_ratio_line(line: str) -> bool:
+    """Whether `line` is a ratio line, as every bench prints last."""
+    return RATIO_LINE.match(line) is not None
+
+
 @dataclass(frozen=True)
 class Ratio:
     """What a bench's `main` returns: its last line, the ratio against the run's own baseline."""
@@ -80,6 +92,8 @@ def run(
         print(f"benchmark cannot run: {error}", file=sys.stderr)
         sys.exit(2)
     print(ratio.line)
+    if not is_ratio_line(ratio.line):
+        sys.exit(f"the last line is not a ratio line (`ratio <what> = <number>...`): {ratio.line!r}")
     if ratio.failed:
         sys.exit(1)
 
@@ -130,6 +144,7 @@ def scratch_django(name: str) -> Iterator[str]:
     url = database_url(name)
     try:
         setup_django(url)
+        _check_nothing_reacts()
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -154,6 +169,8 @@ def setup_django(url: str) -> None:
     # Whatever a commit still asks runs in the committing thread, inside the figures, not in a
     # background thread that would compete with the bench for the cores unseen.
     os.environ["EMBEDDED_WORKER"] = "inline"
+    # Nor a broker of the shell's: a bench's process sends no task (its workers get theirs in `env`).
+    os.environ.pop("CELERY_BROKER_URL", None)
     # Benchmarks talk plain http to the site (test client, gunicorn): no redirect to https.
     os.environ["SECURE_SSL_REDIRECT"] = "0"
     os.environ["STATIC_MANIFEST"] = "0"  # nor collectstatic: static files keep their names
@@ -162,6 +179,34 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
+
+
+def _check_nothing_reacts() -> None:
+    """Stop the bench unless what it appends stays unanswered in this process, as `setup_django` means.
+
+    A commit of events calls the store's listeners; each must be one of those the settings above
+    turn off. A listener added later, or a setting renamed, would have it react to the bench's
+    events (bench/append.py once ran projectors that failed on every commit and never finished):
+    this says so at the start instead.
+    """
+    from django.conf import settings
+
+    from eventstore import store
+    from eventstore.consumers import send_after_commit
+    from eventstore.projections import run_after_commit
+
+    if settings.CONSUMER_DELIVERY_ON_COMMIT or settings.PROJECTIONS_ON_COMMIT:
+        raise RuntimeError("CONSUMER_DELIVERY_ON_COMMIT and PROJECTIONS_ON_COMMIT must be off in a bench's process.")
+    # The store has no public list of its listeners; a bench may read its private one.
+    unknown = [
+        listener for listener in store._commit_listeners if listener not in (send_after_commit, run_after_commit)
+    ]
+    if unknown:
+        names = ", ".join(f"{listener.__module__}.{listener.__qualname__}" for listener in unknown)
+        raise RuntimeError(
+            f"A commit of events also calls {names}: give it a setting that turns it off, and turn it"
+            " off in bench/_harness.py setup_django, so benches measure what they write alone."
+        )
 
 
 def vacuum_analyze(url: str, *tables: str) -> None:

@@ -38,7 +38,7 @@ def pages() -> dict[str, str]:
 
 
 def main(args: argparse.Namespace) -> harness.Ratio:
-    large = 100_000 if args.quick else LARGE
+    large = 50_000 if args.quick else LARGE
     with harness.scratch_django("shop_bench_admin_log") as url:
         client = harness.staff_client(superuser=True)
         _event_log.load_events(url, SMALL)

@@ -36,8 +36,8 @@ when either check fails.
 
 Worker setup: 4 gthread workers of one thread each (two per core, as gunicorn advises; gthread
 rather than sync for keep-alive), for 2 cores shared with PostgreSQL, Redis and the load generator
-(other setups: --gunicorn). Gateway / baseline req/s in --quick runs on this project's 2-core
-machine (2026-11-26; a slower machine than the first figures below), with the rate taken in leases:
+(other setups: --gunicorn). Gateway / baseline req/s in --quick runs (of 3 s then) on this project's
+2-core machine (2026-11-26; a slower machine than the first figures below), with the rate taken in leases:
 
     --workers 4 --worker-class gthread --threads 1    435 / 574   (0.76)
     --workers 6 --worker-class gthread --threads 1    411 / 556   (0.74)
@@ -89,7 +89,7 @@ class Sizes:
 
 
 FULL = Sizes(seconds=10.0, warm_up=2.0)
-QUICK = Sizes(seconds=3.0, warm_up=1.0)
+QUICK = Sizes(seconds=2.0, warm_up=0.5)  # a smoke test: bench-quick runs every bench in 4 minutes
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
