@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from django.db import transaction
+from django.db.models import Q
 
 from eventstore import leases, wakeups
 from eventstore.models import ProjectorState
@@ -88,19 +89,17 @@ def run(projector: Projector, *, seconds: float = 5.0, batch: int = 1000) -> Ran
 
 def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
     requested = run_requested_key(projector.name)
-    # A failing projector is not tried again before its backoff ends: the runs every commit asks
-    # for end here, on one read of its row.
-    if failures.backing_off(ProjectorState.objects.filter(name=projector.name).first()):
-        wakeups.started(requested)
-        return Ran.BACKING_OFF
     holder = leases.new_holder()
-    if not _lease(projector, holder):
+    # A failing projector is not tried again before its backoff ends: the lease is not taken, so
+    # the runs every commit asks for meanwhile end here, having written nothing.
+    if not _lease(projector, holder, due_only=True):
+        if failures.backing_off(ProjectorState.objects.filter(name=projector.name).first()):
+            wakeups.started(requested)
+            return Ran.BACKING_OFF
         return Ran.BUSY
     wakeups.started(requested)  # from here on, a commit asks again
     try:
         state = ProjectorState.objects.get(name=projector.name)
-        if failures.backing_off(state):  # another runner failed on it just now
-            return Ran.BACKING_OFF
         checkpoint = Checkpoint(state.transaction_id, state.position)
         applied = _apply([projector], holder, checkpoint, deadline=time.monotonic() + seconds, batch=batch)
     except _LeaseLost:
@@ -329,11 +328,15 @@ def _log_failure(projector: Projector, failed: Failure, error: Exception) -> Non
     )
 
 
-def _lease(projector: Projector, holder: str) -> bool:
-    """Whether `holder` now holds the projector."""
+def _lease(projector: Projector, holder: str, *, due_only: bool = False) -> bool:
+    """Whether `holder` now holds the projector (`due_only`: not if it is failing and its next
+    attempt is not due; a rebuild or a skip takes it all the same)."""
     # get_or_create takes a concurrent creation in its stride (it reads the other's row).
     ProjectorState.objects.get_or_create(name=projector.name, defaults={"leased_until": leases.FREE})
-    return leases.take(ProjectorState.objects.filter(name=projector.name), holder, length=LEASE)
+    rows = ProjectorState.objects.filter(name=projector.name)
+    if due_only:
+        rows = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=datetime.now(UTC)))
+    return leases.take(rows, holder, length=LEASE)
 
 
 def _release(projector: Projector, holder: str) -> None:
