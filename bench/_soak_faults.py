@@ -23,6 +23,9 @@ from tests.serving import Site
 from tests.workers import Process
 
 FAULTS = ("worker killed", "Redis restarted", "database connections terminated")
+WORKER_KILLED = FAULTS[0]
+#: The faults by the short names `--faults` takes.
+BY_NAME = dict(zip(("kill", "redis", "database"), FAULTS, strict=True))
 MIB = 1024 * 1024
 
 
@@ -81,11 +84,12 @@ class Faults(threading.Thread):
         memory: Memory,
         every: float,
         seconds: float,
+        kinds: tuple[str, ...] = FAULTS,
     ) -> None:
         super().__init__(name="soak-faults", daemon=True)
         self.stack, self.env, self.workers, self.redis = stack, env, workers, redis_
         self.database, self.spare, self.memory = database, spare, memory
-        self.every, self.seconds = every, seconds
+        self.every, self.seconds, self.kinds = every, seconds, kinds
         self.done: list[Fault] = []
         self.numbers = itertools.count(len(workers))
         self.stopping = threading.Event()
@@ -100,7 +104,7 @@ class Faults(threading.Thread):
                     self.started + n * self.every - time.monotonic()
                 ):
                     return
-                kind = FAULTS[(n - 1) % len(FAULTS)]
+                kind = self.kinds[(n - 1) % len(self.kinds)]
                 offset = time.monotonic() - self.started
                 what = {FAULTS[0]: self.kill_worker, FAULTS[1]: self.restart_redis, FAULTS[2]: self.terminate}[kind]()
                 self.done.append(Fault(offset, kind, what))
