@@ -133,7 +133,8 @@ def _qualified_name(kind: type) -> str:
 
 
 def _last_frames(error: Exception) -> str:
-    frames = traceback.extract_tb(error.__traceback__)[-TRACE_FRAMES:]
+    # The first frame is the runner's, where the error was caught: the projector's come after it.
+    frames = traceback.extract_tb(error.__traceback__)[1:][-TRACE_FRAMES:]
     return "".join(traceback.format_list(frames)).rstrip()
 
 
