@@ -13,8 +13,11 @@ from typing import TypeVar
 import pytest
 from django.db import connection, connections, transaction
 
-from eventstore import leases
+from eventstore import leases, projections
 from eventstore.models import ProjectorState
+from orders.models import SalesByDay
+from orders.projections import SalesByDayProjector
+from tests.flows import placed
 from tests.threads import TIMEOUT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,6 +50,22 @@ def another_session() -> Iterator[Session]:
             yield session
         finally:
             session.close()
+
+
+@contextmanager
+def live_holder(holder: str) -> Iterator[None]:
+    """`holder`, written straight into a row by a test, is a runner whose session lives on (paused
+    or hung): on PostgreSQL its lock is held, in this test's session, until the block ends."""
+    if not leases.session_locks():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [leases.LOCK_CLASS, holder])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [leases.LOCK_CLASS, holder])
 
 
 def rows(name: str = "leased"):
@@ -158,6 +177,15 @@ def test_the_lock_is_the_sessions_and_outlives_a_rolled_back_transaction():
         assert not session(lambda: leases.take(rows(), other, length=LENGTH))
 
 
+def test_a_holder_written_into_a_row_with_its_session_alive_keeps_it_until_its_lease_runs_out():
+    rows().update(leased_by="stalled", leased_until=datetime.now(UTC) + LENGTH)
+    with live_holder("stalled"):
+        assert leases.holder(rows().get()) == "stalled"
+        assert not leases.take(rows(), leases.new_holder(), length=LENGTH)
+        run_out()
+        assert leases.take(rows(), leases.new_holder(), length=LENGTH)
+
+
 def test_without_session_locks_a_lease_ends_only_when_it_runs_out(settings):
     # SQLite, or PostgreSQL behind a pooler in transaction mode (LEASE_SESSION_LOCKS off).
     settings.LEASE_SESSION_LOCKS = False
@@ -168,3 +196,16 @@ def test_without_session_locks_a_lease_ends_only_when_it_runs_out(settings):
         assert not leases.take(rows(), other, length=LENGTH)
         run_out()
         assert leases.take(rows(), other, length=LENGTH)
+
+
+@on_postgresql
+def test_a_projector_whose_runner_died_is_run_again_at_once():
+    # R26 for a projector: its runner's worker was killed mid-run, long before the 30 s lease ends.
+    sales = SalesByDayProjector()
+    placed("P-1")
+    with another_session() as session:
+        assert session(lambda: leases.take(rows(sales.name), leases.new_holder(), length=LENGTH))
+        assert projections.run(sales) is projections.Ran.BUSY  # alive: it holds the projector
+        session.close()
+        assert projections.run(sales) is projections.Ran.CAUGHT_UP
+    assert SalesByDay.objects.get().orders == 1
