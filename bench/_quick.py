@@ -5,7 +5,8 @@ which `make` sets from BENCH_DATABASE_URL), for at most BENCH_QUICK_TIMEOUT seco
 150), and fails (exit status 1) when one exits non-zero, runs out of time, or does not print a
 ratio line last (`_harness.RATIO_LINE`).
 Each bench's figures are printed as it ends, its stderr's tail too when it failed, then a table:
-bench, seconds, last line. Nothing is timed against a goal here: the figures stay in the notes.
+bench, seconds, CPU seconds (the database's left out), last line. Nothing is timed against a goal
+here: the figures stay in the notes.
 
 A bench out of time is sent SIGINT, so its context managers stop the gunicorn, Celery and Redis
 processes it started (each in a session of its own) and drop its database; whatever is still
@@ -15,6 +16,7 @@ running after GRACE seconds, the bench and every process under it, is killed.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -36,6 +38,7 @@ STDERR_TAIL = 30  # lines of a failed bench's stderr shown
 class Outcome:
     bench: str
     seconds: float
+    cpu_seconds: float  # of the bench and every process it started and waited for; not the database's
     last_line: str
     failure: str  # empty when the bench passed
 
@@ -62,7 +65,7 @@ def run_quick(path: Path) -> Outcome:
     """Run one bench with --quick; print its stdout, and its stderr's tail if it failed."""
     print(f"=== {path.name} --quick", flush=True)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), children_cpu()
         # A session of its own, so that SIGINT reaches the bench's group and not this runner.
         process = subprocess.Popen(
             [sys.executable, str(path), "--quick"], stdout=out, stderr=err, start_new_session=True
@@ -76,7 +79,7 @@ def run_quick(path: Path) -> Outcome:
         except KeyboardInterrupt:  # Ctrl-C reaches this runner only: the bench is in a session of its own
             stop(process)
             raise
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, children_cpu() - cpu_before
         out.seek(0)
         err.seek(0)
         lines = out.read().splitlines()
@@ -95,16 +98,26 @@ def run_quick(path: Path) -> Outcome:
     if failure:
         tail = "".join(f"\n{line}" for line in err_lines[-STDERR_TAIL:])
         print(f"--- {path.name}: {failure}; the end of its stderr:{tail or ' (empty)'}", file=sys.stderr, flush=True)
-    return Outcome(path.stem, seconds, last, failure)
+    return Outcome(path.stem, seconds, cpu, last, failure)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this runner's children that have ended, theirs included.
+
+    Beside the seconds a bench took: on a machine busy with other work they grow, its CPU much less.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def table(outcomes: list[Outcome]) -> None:
     width = max(len(o.bench) for o in outcomes)
-    print(f"\n{'bench'.ljust(width)}  seconds  last line")
+    print(f"\n{'bench'.ljust(width)}  seconds   CPU s  last line")
     for o in outcomes:
         verdict = f"** {o.failure.upper()} ** " if o.failure else ""
-        print(f"{o.bench.ljust(width)}  {o.seconds:7.1f}  {verdict}{o.last_line}")
-    print(f"{'total'.ljust(width)}  {sum(o.seconds for o in outcomes):7.1f}")
+        print(f"{o.bench.ljust(width)}  {o.seconds:7.1f}  {o.cpu_seconds:6.1f}  {verdict}{o.last_line}")
+    total, cpu = sum(o.seconds for o in outcomes), sum(o.cpu_seconds for o in outcomes)
+    print(f"{'total'.ljust(width)}  {total:7.1f}  {cpu:6.1f}")
 
 
 def main() -> int:

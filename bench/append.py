@@ -53,7 +53,7 @@ class Sizes:
 
 
 FULL = Sizes(single=5_000, per_writer=2_000, warm_up=300)
-QUICK = Sizes(single=1_000, per_writer=300, warm_up=100)
+QUICK = Sizes(single=500, per_writer=150, warm_up=50)  # a smoke test (make bench-quick)
 
 
 def order_data(n: int) -> dict[str, Any]:

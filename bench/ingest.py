@@ -89,7 +89,7 @@ class Sizes:
 
 
 FULL = Sizes(seconds=10.0, warm_up=2.0)
-QUICK = Sizes(seconds=2.0, warm_up=0.5)  # a smoke test: bench-quick runs every bench in 4 minutes
+QUICK = Sizes(seconds=1.5, warm_up=0.5)  # a smoke test: bench-quick runs every bench in 4 minutes
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -278,7 +278,7 @@ def main(args: argparse.Namespace) -> harness.Ratio:
                 print(f"Some requests failed; the end of gunicorn's log:\n{server.log_tail()}", file=sys.stderr)
         events, rows = count_rows(url)
 
-    print(f"gunicorn {args.gunicorn}; {CLIENTS} connections; {RUNS} runs of {sizes.seconds:.0f} s each, alternating")
+    print(f"gunicorn {args.gunicorn}; {CLIENTS} connections; {RUNS} runs of {sizes.seconds:g} s each, alternating")
     print("a. closed loop: each connection sends when answered (medians; runs: req/s/p50/p99)")
     harness.print_rows([(name, figures(runs)) for name, runs in closed.items()])
     print(f"b. open loop at {rate:,.0f} req/s, half the gateway's maximum; latency from when each request was due")

@@ -152,7 +152,7 @@ def latency(url: str, site: Site, key: str, *, seconds: float) -> list[float]:
 
 
 def main(args: argparse.Namespace) -> harness.Ratio:
-    count, latency_seconds = (300, 5.0) if args.quick else (3000, 30.0)  # quick: a smoke test
+    count, latency_seconds = (200, 4.0) if args.quick else (3000, 30.0)  # quick: a smoke test
     for url in (BROKER, CACHE):
         redis.Redis.from_url(url).flushdb()
     with harness.scratch_django("shop_bench_pipeline") as url:
