@@ -49,6 +49,20 @@ def put_path(data: dict[str, Any], path: str, value: Any) -> None:
     data[leaf] = value
 
 
+def put_paths(data: dict[str, Any], paths: list[str], values: list[Any]) -> None:
+    """`put_path` of each value at its path, in one call: opening a sealed event puts back a few
+    fields, once per event of every read, where a call per field costs more than the putting."""
+    for path, value in zip(paths, values, strict=True):
+        parents, leaf = _split(path)
+        at = data
+        for name in parents:
+            at = at.setdefault(name, {})
+            if not isinstance(at, dict):
+                break
+        else:
+            at[leaf] = value
+
+
 def copied_along(data: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
     """A copy of `data` in which every object on the way to each path is a copy too, so the
     values at the paths can be taken out of it and `data` stays as it was."""

@@ -26,12 +26,10 @@ their read models.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import hmac
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,8 +43,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models.signals import post_migrate
 
-from eventstore import mapping
-from eventstore.json_paths import copied_along, get_path, has_path, put_path, take_path
+from eventstore import mapping, sealing
+from eventstore.json_paths import copied_along, get_path, has_path, put_paths, take_path
 from eventstore.store_types import NewEvent, RecordedEvent
 
 ENVELOPE = "sealed_personal_data"
@@ -54,7 +52,6 @@ ERASED = "(erased)"
 FORGOTTEN_TYPE = "CustomerForgotten"
 FORGOTTEN_CATEGORY = "customer"
 _HASH_SALT = "eventstore.personal_data.customer"
-_NONCE_BYTES = 12
 
 
 @dataclass(frozen=True)
@@ -180,25 +177,21 @@ def seal(stream_id: str, events: list[NewEvent]) -> list[NewEvent]:
 
 def open_sealed(events: list[RecordedEvent]) -> list[RecordedEvent]:
     """The read step: sealed fields put back, or erased when their key was destroyed."""
-    envelopes = {n: e.data[ENVELOPE] for n, e in enumerate(events) if ENVELOPE in e.data}
-    if not envelopes:
+    sealed = [event for event in events if ENVELOPE in event.data]
+    if not sealed:
         return events
-    secrets = _secrets({envelope["key"] for envelope in envelopes.values()})
-    ciphers = {key_id: AESGCM(secret) for key_id, secret in secrets.items()}
-    for n, envelope in envelopes.items():
-        event = events[n]
+    ciphers = sealing.ciphers({event.data[ENVELOPE]["key"] for event in sealed})
+    for event in sealed:
         # In place: the events are the rows just read (the admin's `as_read` reads a copy).
         data = event.data
-        del data[ENVELOPE]
+        envelope = data.pop(ENVELOPE)
         fields, cipher = envelope["fields"], ciphers.get(envelope["key"])
         if cipher is None:
             email = envelope.get("email")
             values = [erased_email(envelope["customer"]) if path == email else ERASED for path in fields]
         else:
-            box = base64.b64decode(envelope["sealed"])
-            values = json.loads(cipher.decrypt(box[:_NONCE_BYTES], box[_NONCE_BYTES:], event.event_id.bytes))
-        for path, value in zip(fields, values, strict=True):
-            put_path(data, path, value)
+            values = sealing.open_values(cipher, envelope["sealed"], event_id=event.event_id.bytes)
+        put_paths(data, fields, values)
     return events
 
 
@@ -226,16 +219,12 @@ def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[u
     # destroyed key still says which fields read as erased).
     values = [take_path(data, path) for path in fields]
     key_id, secret = key
-    nonce = os.urandom(_NONCE_BYTES)
-    box = nonce + AESGCM(secret).encrypt(
-        nonce, json.dumps(values, separators=(",", ":")).encode(), event.event_id.bytes
-    )
     data[ENVELOPE] = {
         "customer": customer,
         "key": str(key_id),
         "fields": fields,
         **({"email": declared.email} if declared.email in fields else {}),
-        "sealed": base64.b64encode(box).decode(),
+        "sealed": sealing.seal_values(secret, values, event_id=event.event_id.bytes),
     }
     return replace(event, data=data)
 
@@ -265,14 +254,6 @@ def _live_keys(customers: set[str]) -> dict[str, tuple[uuid.UUID, bytes]]:
         until = now + KEY_CACHE_SECONDS
         transaction.on_commit(lambda: _write_keys.update((c, (until, key)) for c, key in found.items()))
     return keys
-
-
-def _secrets(key_ids: set[str]) -> dict[str, bytes]:
-    """The secrets of these keys that are not destroyed, by key id (as text)."""
-    from eventstore.models import CustomerKey
-
-    rows = CustomerKey.objects.filter(key_id__in=key_ids, secret__isnull=False).values_list("key_id", "secret")
-    return {str(key_id): bytes(secret) for key_id, secret in rows}
 
 
 # --- forgetting and exporting -------------------------------------------------------------------
