@@ -14,7 +14,7 @@
 | CACHE_URL           | locmemcache://                            |
 | LOG_LEVEL           | INFO                                      |
 | DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
-| DB_IDLE_IN_TRANSACTION_TIMEOUT | 5 (PostgreSQL: seconds a session may idle in a transaction; 0: no limit) |
+| DB_IDLE_IN_TRANSACTION_TIMEOUT | 5 (PostgreSQL: seconds a session may idle in a transaction; 0: the server's) |
 | GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
 | REQUEST_BODY_DRAIN_BYTES | 10485760 (10 MiB; a refused body is read away up to this, so the client reads its 413) |
 | GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
@@ -166,10 +166,10 @@ else:
     options["prepare_threshold"] = int(prepare_threshold) if prepare_threshold else None
     # A store that is down answers 503 within this time rather than holding the request.
     options["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
-    # The server ends a session of ours left idle this long in a transaction, which would hold back every reader
-    # of the log cluster-wide (docs/design.md 3.1); no transaction is held across an outside call.
-    idle_ms = round(env.float("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0) * 1000)
-    options["options"] = f"{options.get('options', '')} -c idle_in_transaction_session_timeout={idle_ms}".lstrip()
+    # The server ends a session of ours left idle this long in a transaction, which would hold back every reader of
+    # the log (docs/design.md 3.1). 0: not sent, the server's own applies (PgBouncer refuses the startup option).
+    if idle := env.float("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0):
+        options["options"] = f"{options.get('options', '')} -c idle_in_transaction_session_timeout={idle * 1000:.0f}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
@@ -78,6 +79,10 @@ def test_a_project_process_connects_with_the_default_timeout_or_the_one_set():
 
     assert shown() == "5s"
     assert shown(DB_IDLE_IN_TRANSACTION_TIMEOUT="2.5") == "2500ms"
+    # 0 sends nothing (PgBouncer refuses the startup option): the server's own setting applies.
+    with psycopg.connect(environment["DATABASE_URL"]) as plain:
+        (servers,) = plain.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    assert shown(DB_IDLE_IN_TRANSACTION_TIMEOUT="0") == servers
 
 
 def test_the_test_process_connections_have_the_timeout_set():
