@@ -13,11 +13,13 @@ b. The payment provider answers in 2 s (tests/faults/slow_payments.py, token tok
    partitions / 2 s, whatever the workers; no transaction is open meanwhile.
 c. One worker of two paused with SIGSTOP for PAUSE seconds while the other keeps going. The bench
    tries to catch it inside a transaction that has written (it stops the worker's process group
-   and looks in pg_stat_activity; a few dozen tries at most): that transaction would hold back every
+   and looks in pg_stat_activity, a bounded number of tries): that transaction holds back every
    gap-safe reader of the log, on every worker, until the server ends it
-   (DB_IDLE_IN_TRANSACTION_TIMEOUT; set it to 0 in the environment to see the pause without it).
-   The partitions the paused worker was draining wait for their lease (15 s) to run out. After
-   SIGCONT, the time until every order posted is settled.
+   (DB_IDLE_IN_TRANSACTION_TIMEOUT; 0 leaves the server's own, off by default: the pause without
+   it). Once a second it notes whether the readers are held back, and by what session. The
+   partitions the paused worker was draining wait for their lease to run out.
+
+After each window, how long until every order of the case settled (bounded).
 
 The ratios last: (b) and (c) to (a).
 """
@@ -33,8 +35,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import _harness as harness
@@ -53,6 +54,11 @@ RATE = 5.0
 SLOW_SECONDS = 2.0
 SETTLED = "ShipmentRequested"
 #: Sessions idle inside a transaction that has written: each holds back every gap-safe reader of the log.
+#: The session whose transaction is the oldest still open that has written, when it began over 1 s ago.
+OLDEST_WRITER = (
+    "SELECT state, coalesce(wait_event, '') FROM pg_stat_activity"
+    " WHERE backend_xid::text = pg_snapshot_xmin(pg_current_snapshot())::text AND xact_start < now() - interval '1 s'"
+)
 HELD_WRITER = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
     " AND backend_xid IS NOT NULL"
@@ -114,19 +120,45 @@ def settled_between(conn: psycopg.Connection, prefix: str, start: float, end: fl
     return count
 
 
-@contextmanager
-def no_fault() -> Iterator[str]:
-    yield ""
+class NoFault:
+    def __enter__(self) -> NoFault:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def sample(self) -> None:
+        pass
+
+    def note(self) -> str:
+        return ""
 
 
-@contextmanager
-def paused(conn: psycopg.Connection, pgid: int, *, tries: int) -> Iterator[str]:
-    """The worker whose process group is `pgid` stopped for the block, then continued."""
-    try:
-        caught = pause_inside_a_write(conn, pgid, tries=tries)
-        yield "paused inside a transaction that had written" if caught else "paused (no write transaction caught)"
-    finally:
-        os.killpg(pgid, signal.SIGCONT)
+class Paused(NoFault):
+    """The worker whose process group is `pgid` stopped for the block, then continued; meanwhile
+    `sample` (once a second) sees whether the log's readers are held back, and by whom."""
+
+    def __init__(self, conn: psycopg.Connection, pgid: int, *, tries: int) -> None:
+        self.conn, self.pgid, self.tries = conn, pgid, tries
+        self.caught, self.samples, self.held, self.holders = False, 0, 0, set()
+
+    def __enter__(self) -> Paused:
+        self.caught = pause_inside_a_write(self.conn, self.pgid, tries=self.tries)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.killpg(self.pgid, signal.SIGCONT)
+
+    def sample(self) -> None:
+        self.samples += 1
+        if row := self.conn.execute(OLDEST_WRITER).fetchone():
+            self.held += 1
+            self.holders.add(f"{row[0]} ({row[1]})")
+
+    def note(self) -> str:
+        where = "inside a transaction that had written" if self.caught else "(no write transaction caught)"
+        holders = f" by a session {', '.join(sorted(self.holders))}" if self.holders else ""
+        return f"paused {where}; readers held back {self.held} of {self.samples} s{holders}"
 
 
 def pause_inside_a_write(conn: psycopg.Connection, pgid: int, *, tries: int) -> bool:
@@ -145,17 +177,17 @@ def pause_inside_a_write(conn: psycopg.Connection, pgid: int, *, tries: int) -> 
     return False
 
 
-def run_case(
-    conn, site, key, name: str, token: str, *, seconds: float, fault: AbstractContextManager[str], settle: float
-) -> Case:
+def run_case(conn, site, key, name: str, token: str, *, seconds: float, fault: NoFault, settle: float) -> Case:
     """Orders posted at RATE for 1 s, then through a window of `seconds` with `fault`; its rate, and
     how long after the window the case's last order settled (waited for at most `settle` s)."""
     prefix = name[0].upper()
     with Load(site.port, key, prefix, token) as load:
         time.sleep(1.0)
-        with fault as note:
+        with fault:
             start = database_now(conn)
-            time.sleep(seconds)  # the load runs meanwhile: the window is a span of time, not a condition
+            while (now := database_now(conn)) < start + seconds:
+                fault.sample()
+                time.sleep(min(1.0, start + seconds - now))  # the window is a span of time, not a condition
             end = database_now(conn)
     ended, posted = time.monotonic(), load.posted
     rate = settled_between(conn, prefix, start, end) / (end - start)
@@ -166,8 +198,9 @@ def run_case(
         after = f"all {posted} settled {time.monotonic() - ended:.1f} s after the window"
     except AssertionError:
         after = f"{posted - settled(conn, prefix)} of {posted} unsettled {settle:.0f} s after the window"
-    harness.note(f"   {name}: {rate:.1f} orders/s; {after}")
-    return Case(name, rate, "; ".join(filter(None, (note, after))))
+    note = "; ".join(filter(None, (fault.note(), after)))
+    harness.note(f"   {name}: {rate:.1f} orders/s; {note}")
+    return Case(name, rate, note)
 
 
 def settled(conn: psycopg.Connection, prefix: str) -> int:
@@ -210,15 +243,15 @@ def main(args: argparse.Namespace) -> harness.Ratio:
             warm_up(conn, site, key)
             harness.note(f"   workers settling orders after {time.monotonic() - began:.1f} s")
             common = {"seconds": seconds, "settle": settle}
-            no_fault_ = run_case(conn, site, key, "a. no fault", "tok_ok", fault=no_fault(), **common)
-            pause = paused(conn, workers[0].pid, tries=tries)
+            no_fault_ = run_case(conn, site, key, "a. no fault", "tok_ok", fault=NoFault(), **common)
+            pause = Paused(conn, workers[0].pid, tries=tries)
             paused_ = run_case(
                 conn, site, key, f"c. one worker of two paused {pause_seconds:.0f} s", "tok_ok",
                 fault=pause, seconds=pause_seconds, settle=max(settle, 30.0),
             )  # fmt: skip
             slow = run_case(
                 conn, site, key, f"b. the payment provider answers in {SLOW_SECONDS:.0f} s", "tok_slow",
-                fault=no_fault(), **common,
+                fault=NoFault(), **common,
             )  # fmt: skip
             cases = [no_fault_, slow, paused_]
     for url_ in (BROKER, CACHE):
