@@ -113,9 +113,12 @@ def wait_settled(url: str, prefix: str, count: int, *, what: str) -> None:
         wait_until(done, timeout=600, what=what, interval=0.25)
 
 
-def throughput(env: dict, url: str, site: Site, key: str, *, workers: int, count: int) -> tuple[float, float, float]:
-    """(orders/s, worker CPU ms per order, database CPU ms per order) for a backlog of `count`
-    orders drained by `workers` workers."""
+def throughput(
+    env: dict, url: str, site: Site, key: str, *, workers: int, count: int
+) -> tuple[float, float, float, int]:
+    """(orders/s, worker CPU ms per order, database CPU ms per order, orders) for a backlog of the
+    orders posted in `count` / 150 s (a closed loop: how many depends on the machine), drained by
+    `workers` workers."""
     prefix = f"T{workers}"
     orders = Orders(site.port, key, prefix)
     posted = _loadgen.closed_loop(HOST, site.port, orders.request, connections=8, seconds=count / 150)
@@ -129,7 +132,7 @@ def throughput(env: dict, url: str, site: Site, key: str, *, workers: int, count
         database_cpu = postgres_cpu() - database_before
         busy = (harness.busy_seconds() - busy_before) / seconds
     harness.note(f"   (machine busy {busy:.2f} of {os.cpu_count()} cores while {workers} worker(s) drained)")
-    return total / seconds, cpu / total * 1000, database_cpu / total * 1000
+    return total / seconds, cpu / total * 1000, database_cpu / total * 1000, total
 
 
 def postgres_cpu() -> float:
@@ -173,10 +176,10 @@ def main(args: argparse.Namespace) -> harness.Ratio:
         redis.Redis.from_url(url_).flushdb()
 
     concurrency = harness.WORKER_CONCURRENCY
-    print(f"a. a backlog of about {count:,} orders, settled by Celery workers ({concurrency} pool processes each)")
-    for workers, (rate, cpu, database_cpu) in rates.items():
+    print(f"a. a backlog of orders, settled by Celery workers ({concurrency} pool processes each)")
+    for workers, (rate, cpu, database_cpu, orders) in rates.items():
         print(
-            f"   {workers} worker(s): {rate:7.1f} orders/s   CPU per order: workers {cpu:5.1f} ms,"
+            f"   {workers} worker(s), {orders:,} orders: {rate:7.1f} orders/s   CPU per order: workers {cpu:5.1f} ms,"
             f" database {database_cpu:5.1f} ms"
         )
     p50, p95 = harness.median(latencies), harness.p95(latencies)
