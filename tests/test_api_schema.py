@@ -102,3 +102,17 @@ def test_api_docs_load_nothing_from_outside_the_site(settings, tmp_path):
     page_script = client.get(script)
     assert page_script.status_code == 200 and page_script["Content-Type"].startswith("application/javascript")
     assert '"/api/schema/"' in page_script.content.decode()  # the schema, too, comes from the site
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_schema_asked_for_by_many_threads_at_once_answers_every_one():
+    # drf-spectacular's generator is not thread-safe (tfranzel/drf-spectacular#1122): gunicorn's
+    # threads asking at once once answered 500.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(_: int) -> int:
+        return Client().get("/api/schema/?format=json").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(32)))
+    assert answers == [200] * 32
