@@ -48,8 +48,9 @@ def call_outside(key: str, call: Callable[[], Answer]) -> Answer:
     `idle_in_transaction_session_timeout`). So the first time a handler asks, its transaction is
     rolled back, `call` is made outside it, and the handler runs again in a new one, given the
     answer: `key` names the call (its idempotency key) among those of this message. What the
-    handler read before asking it reads again. An error of the call is the handler's. Called
-    outside a handler (a test, a command), it simply calls.
+    handler read before asking it reads again. An error of the call is the handler's; the handler
+    must let what `call_outside` raises through (it catches no bare Exception). Called outside a
+    handler (a test, a command), it simply calls.
     """
     answers = _answers.get()
     if answers is None:
