@@ -104,8 +104,8 @@ _held: list[Held] = []
 #: How long a process seals with a key it has read without asking again. A customer forgotten in
 #: another process meanwhile has their next events sealed under the destroyed key: erased too.
 KEY_CACHE_SECONDS = 30.0
-#: customer -> (until, (key id, secret)): keys for writing only, committed ones.
-_write_keys: dict[str, tuple[float, tuple[uuid.UUID, bytes]]] = {}
+#: customer -> (until, (key id, cipher)): keys for writing only, committed ones.
+_write_keys: dict[str, tuple[float, tuple[uuid.UUID, AESGCM]]] = {}
 
 
 def install() -> None:
@@ -212,24 +212,24 @@ def _customer_of(declared: Sealed, event: NewEvent) -> str:
     return found or customer_id(f"stream:{stream}")
 
 
-def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[uuid.UUID, bytes]) -> NewEvent:
+def _sealed_event(event: NewEvent, declared: Sealed, customer: str, key: tuple[uuid.UUID, AESGCM]) -> NewEvent:
     data = copied_along(event.data, declared.paths)  # the caller's dicts are left as they were
     fields = [path for path in declared.paths if has_path(data, path)]
     # The values alone, in the order of `fields` (the envelope says the paths, in clear: a
     # destroyed key still says which fields read as erased).
     values = [take_path(data, path) for path in fields]
-    key_id, secret = key
+    key_id, cipher = key
     data[ENVELOPE] = {
         "customer": customer,
         "key": str(key_id),
         "fields": fields,
         **({"email": declared.email} if declared.email in fields else {}),
-        "sealed": sealing.seal_values(secret, values, event_id=event.event_id.bytes),
+        "sealed": sealing.seal_values(cipher, values, event_id=event.event_id.bytes),
     }
     return replace(event, data=data)
 
 
-def _live_keys(customers: set[str]) -> dict[str, tuple[uuid.UUID, bytes]]:
+def _live_keys(customers: set[str]) -> dict[str, tuple[uuid.UUID, AESGCM]]:
     """Each customer's live key (their oldest), made for those who have none.
 
     Keys are kept for writing in this process for KEY_CACHE_SECONDS once their transaction has
@@ -242,14 +242,14 @@ def _live_keys(customers: set[str]) -> dict[str, tuple[uuid.UUID, bytes]]:
     keys = {c: cached[1] for c in customers if (cached := _write_keys.get(c)) and cached[0] > now}
     if wanted := customers - set(keys):
         rows = CustomerKey.objects.filter(customer__in=wanted, destroyed_at__isnull=True).order_by("-created_at")
-        found = {c: (k, bytes(s)) for c, k, s in rows.values_list("customer", "key_id", "secret")}
+        found = {c: (k, AESGCM(bytes(s))) for c, k, s in rows.values_list("customer", "key_id", "secret")}
         made = [
             CustomerKey(key_id=uuid.uuid4(), customer=c, secret=AESGCM.generate_key(bit_length=256))
             for c in wanted - set(found)
         ]
         if made:
             CustomerKey.objects.bulk_create(made)
-        found.update((key.customer, (key.key_id, key.secret)) for key in made)
+        found.update((key.customer, (key.key_id, AESGCM(key.secret))) for key in made)
         keys.update(found)
         until = now + KEY_CACHE_SECONDS
         transaction.on_commit(lambda: _write_keys.update((c, (until, key)) for c, key in found.items()))

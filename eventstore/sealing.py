@@ -20,12 +20,13 @@ NONCE_BYTES = 12
 #: json.loads of text, without its checks of arguments and, for bytes, of their encoding: a tenth
 #: of the cost of opening an event.
 _json_values = json.JSONDecoder().decode
+_json_text = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps makes an encoder per call
 
 
-def seal_values(secret: bytes, values: list[Any], *, event_id: bytes) -> str:
-    """The values sealed under `secret`, as text for the envelope."""
+def seal_values(cipher: AESGCM, values: list[Any], *, event_id: bytes) -> str:
+    """The values sealed with the cipher of a customer's key, as text for the envelope."""
     nonce = os.urandom(NONCE_BYTES)
-    box = nonce + AESGCM(secret).encrypt(nonce, json.dumps(values, separators=(",", ":")).encode(), event_id)
+    box = nonce + cipher.encrypt(nonce, _json_text(values).encode(), event_id)
     return base64.b64encode(box).decode()
 
 
