@@ -63,14 +63,20 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/eventstore/processing.html", context)
 
-    def _confirm_rebuild(self, request: HttpRequest, name: str) -> HttpResponse:
-        """What a rebuild does, and a button to do it (a POST with `confirmed`)."""
-        if not self.has_act_permission(request):
+    def _projector(self, request: HttpRequest, name: str, *, allowed: bool):
+        """The projector `name`, or None with a message saying why (the caller redirects)."""
+        if not allowed:
             raise PermissionDenied
         try:
-            projector = projections.projector(name)
+            return projections.projector(name)
         except LookupError as unknown:
             self.message_user(request, str(unknown), messages.ERROR)
+            return None
+
+    def _confirm_rebuild(self, request: HttpRequest, name: str) -> HttpResponse:
+        """What a rebuild does, and a button to do it (a POST with `confirmed`)."""
+        projector = self._projector(request, name, allowed=self.has_act_permission(request))
+        if projector is None:
             return redirect(request.path)
         context = {
             **self.admin_site.each_context(request),
@@ -84,13 +90,10 @@ class ProcessingAdmin(NeverWrites, admin.ModelAdmin):
 
     def _confirm_skip(self, request: HttpRequest, name: str) -> HttpResponse:
         """The failure, what a skip does, and a form that takes the reason (a POST of `skip`)."""
-        if not self.has_skip_permission(request):
-            raise PermissionDenied
-        try:
-            shown = projections.status(projections.projector(name))
-        except LookupError as unknown:
-            self.message_user(request, str(unknown), messages.ERROR)
+        projector = self._projector(request, name, allowed=self.has_skip_permission(request))
+        if projector is None:
             return redirect(request.path)
+        shown = projections.status(projector)
         if shown.failure is None:
             self.message_user(request, f"{name} is not failing: there is no event to skip.", messages.WARNING)
             return redirect(request.path)
