@@ -39,19 +39,10 @@ def take_path(data: dict[str, Any], path: str) -> Any:
     return _parent(data, parents).pop(leaf)
 
 
-def put_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set the value at `path`, making the objects on the way; nothing if one is not an object."""
-    parents, leaf = _split(path)
-    for name in parents:
-        data = data.setdefault(name, {})
-        if not isinstance(data, dict):
-            return
-    data[leaf] = value
-
-
 def put_paths(data: dict[str, Any], paths: list[str], values: list[Any]) -> None:
-    """`put_path` of each value at its path, in one call: opening a sealed event puts back a few
-    fields, once per event of every read, where a call per field costs more than the putting."""
+    """Set each value at its path, making the objects on the way; not one whose way meets a value
+    that is not an object. In one call: opening a sealed event puts its few fields back on every
+    read of the log, where a call per field cost more than the putting."""
     for path, value in zip(paths, values, strict=True):
         parents, leaf = _split(path)
         at = data

@@ -2,7 +2,7 @@
 key with the event's id as associated data, the nonce first, in base64; and the keys that open.
 
 Opening is on every read of the log (a rebuild opens every sealed event), so it is kept lean: the
-keys of a page are read in one query, and no step is taken twice per event.
+keys of a page are read in one query (on PostgreSQL with one array parameter), each read anew.
 """
 
 from __future__ import annotations
