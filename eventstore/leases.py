@@ -70,7 +70,7 @@ class _HolderGone(Func):
 
 def session_locks() -> bool:
     """Whether holders keep a session lock, so that a lease ends with its holder's session."""
-    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql" and getattr(settings, "LEASE_SESSION_LOCKS", True)
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql" and settings.LEASE_SESSION_LOCKS
 
 
 def free(*, at: datetime) -> Q:

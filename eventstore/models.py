@@ -190,7 +190,7 @@ class ProjectorState(models.Model):
     """A projector's checkpoint, committed with each batch of its read-model changes, and its runner.
 
     One runner at a time holds the lease (`leased_by`; a rebuild's holder starts with "rebuild:");
-    a runner that dies loses it when `leased_until` passes. A projector whose code fails on an
+    a runner loses it when its session ends (PostgreSQL) or `leased_until` passes. A projector whose code fails on an
     event says so here, with the event and the error, until the event folds or is skipped.
     """
 

@@ -1,59 +1,5 @@
-"""Settings, all read from the environment (twelve-factor).
-
-| variable            | default                                   |
-| ------------------- | ----------------------------------------- |
-| DEBUG               | off                                       |
-| SECRET_KEY          | required when DEBUG is off                |
-| ALLOWED_HOSTS       | 127.0.0.1,localhost                       |
-| DATABASE_URL        | sqlite:///<project>/db.sqlite3            |
-| CELERY_BROKER_URL   | none: tasks run in-process, in the caller |
-| EMBEDDED_WORKER     | thread (no broker: a background thread of the process handles messages; or inline) |
-| EVENTSTORE_SNAPSHOT_EVERY | 100 (events between snapshots)      |
-| CONN_MAX_AGE        | 60 (PostgreSQL: seconds to keep a connection) |
-| DB_PREPARE_THRESHOLD | 5 (PostgreSQL: empty turns prepared appends off) |
-| CACHE_URL           | locmemcache://                            |
-| LOG_LEVEL           | INFO                                      |
-| DB_CONNECT_TIMEOUT  | 5 (PostgreSQL: seconds to wait for a connection) |
-| DB_IDLE_IN_TRANSACTION_TIMEOUT | 5 (PostgreSQL: seconds a session may idle in a transaction; 0: the server's) |
-| GATEWAY_MAX_BODY_BYTES | 262144 (256 KiB; a larger body answers 413) |
-| REQUEST_BODY_DRAIN_BYTES | 10485760 (10 MiB; a refused body is read away up to this, so the client reads its 413) |
-| GATEWAY_RATE_PER_MINUTE | 600 (posts a minute per partner, unless set on the partner) |
-| API_READ_RATE_PER_MINUTE | 6000 (read API requests a minute per partner, apart from its posts) |
-| IDEMPOTENCY_KEY_TTL_HOURS | 24 (idempotency keys are kept at least this long) |
-| PARTNER_KEY_CACHE_SECONDS | 5 (a revoked key is refused within this time) |
-| CONSUMER_DELIVERY_ON_COMMIT | on (events go to the consumer groups when committed) |
-| CONSUMER_SWEEP_SECONDS | 1 (beat sweeps the consumer groups this often) |
-| CONSUMER_PARTITIONS | 4 (partitions of each group's work, one runner each) |
-| CONSUMER_RETRY_BASE_SECONDS | 1 (the first retry's backoff; it doubles at each failure) |
-| PROJECTIONS_ON_COMMIT | on (a commit runs the projectors of its events) |
-| PROJECTIONS_SWEEP_SECONDS | 1 (beat asks for a run of every projector behind this often) |
-| CONSUMER_DRAIN_REQUEST_SECONDS | 30 (the mark of a queued drain expires after this long) |
-| BILLING_PAYMENT_GATEWAY | billing.payment_gateway.FakePaymentGateway |
-| FAKE_PAYMENT_PROVIDER_CACHE_URL | CACHE_URL (where the fake provider keeps its answers) |
-| SECURE_SSL_REDIRECT | on when DEBUG is off (http is redirected to https; /healthz, /metrics exempt) |
-| SESSION_COOKIE_SECURE | on when DEBUG is off (the session cookie only over https) |
-| CSRF_COOKIE_SECURE  | on when DEBUG is off (the CSRF cookie only over https) |
-| SECURE_HSTS_SECONDS | 31536000 when DEBUG is off, else 0 (Strict-Transport-Security max-age) |
-| SECURE_HSTS_INCLUDE_SUBDOMAINS | on when DEBUG is off |
-| SECURE_HSTS_PRELOAD | on when DEBUG is off (the header allows the domain on browsers' preload lists) |
-| SECURE_PROXY_SSL_HEADER | none; a header, e.g. X-Forwarded-Proto, whose "https" Django trusts from anyone |
-| CSRF_TRUSTED_ORIGINS | none; e.g. https://shop.example.com (origins allowed to post forms) |
-| TRUSTED_PROXY_COUNT | 0 (reverse proxies in front of the site that append to X-Forwarded-For) |
-| LOGIN_FAILURE_LIMIT | 5 (failed logins of an address or a username before a lockout) |
-| LOGIN_LOCKOUT_MINUTES | 15 (how long a lockout lasts) |
-| STATIC_ROOT         | <project>/staticfiles (where collectstatic writes) |
-| STATIC_MANIFEST     | on (static files under content-hashed names from collectstatic's manifest) |
-| WORKER_CONCURRENCY  | 2 (pool processes of each `celery worker`) |
-| CELERY_BEAT_SCHEDULE_FILE | <temp dir>/shop-celerybeat-schedule (beat's last-run times) |
-| LOG_FORMAT          | json, or console when DEBUG is on (console: for people) |
-| METRICS_ALLOWED_IPS | none (addresses or CIDR networks that may read /metrics without signing in) |
-| PROMETHEUS_MULTIPROC_DIR | none (a directory where gunicorn's workers add up their metrics) |
-| WEBHOOK_ALLOW_PRIVATE | off (webhooks only to https URLs of public addresses; on: http and private addresses too) |
-| WEBHOOK_TIMEOUT_SECONDS | 5 (a webhook receiver's time to answer) |
-| WEBHOOK_RETRY_BASE_SECONDS | 1 (an endpoint's wait after a failure; it doubles at each failure in a row) |
-| WEBHOOK_MAX_BACKOFF_SECONDS | 3600 (the longest wait between an endpoint's attempts) |
-| WEBHOOK_RETRY_HOURS | 25 (a delivery still undelivered this long after it was written is parked) |
-"""
+"""Settings, all read from the environment (twelve-factor). README.md's table of settings (under
+"Production shape") lists each variable, what it does and its default."""
 
 import os
 import tempfile
@@ -176,6 +122,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Event store ------------------------------------------------------------------------------
 
 EVENTSTORE_SNAPSHOT_EVERY = env.int("EVENTSTORE_SNAPSHOT_EVERY", default=100)
+# A runner that stops renewing its lease (paused, hung) loses it after this long; on PostgreSQL one whose
+# session ended loses it at once, by a session-level advisory lock (off behind PgBouncer in transaction
+# mode, where a session lock stays on the pooled connection): eventstore/leases.py.
+PARTITION_LEASE_SECONDS = env.float("PARTITION_LEASE_SECONDS", default=15.0)
+PROJECTOR_LEASE_SECONDS = env.float("PROJECTOR_LEASE_SECONDS", default=30.0)
+LEASE_SESSION_LOCKS = env.bool("LEASE_SESSION_LOCKS", default=True)
 
 # --- Celery (docs/design.md section 4) ----------------------------------------------------------------
 

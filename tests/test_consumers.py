@@ -25,6 +25,7 @@ from eventstore.consumers.partitions import drain_requested_key
 from eventstore.models import ConsumerPartition, Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, WrongExpectedVersion, caused_by
 from tests.connection_cuts import terminate_own_connection
+from tests.test_leases import live_holder
 from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -332,17 +333,19 @@ def test_a_drain_asked_for_while_one_runs_is_queued_again_by_the_runner(settings
     assert drain(billing(handler), 0) is Drained.CAUGHT_UP  # nothing was asked for during this one
 
 
-def test_a_lease_left_by_a_dead_runner_is_taken_once_it_expires(settings):
+def test_a_lease_left_by_a_stalled_runner_is_taken_once_it_expires(settings):
+    # Stalled, not dead: its session lives on (a dead one's lease ends with its session, tests/test_leases.py).
     settings.CONSUMER_PARTITIONS = 1
     group = billing(Handler())
     received()
     drain(group, 0)
-    ConsumerPartition.objects.update(leased_by="dead", leased_until=datetime.now(UTC) + timedelta(seconds=60))
-    event_id = received("A-2")
-    assert drain(group, 0) is Drained.BUSY
-    assert not ProcessedEvent.objects.filter(event_id=event_id).exists()
-    ConsumerPartition.objects.update(leased_until=datetime.now(UTC) - timedelta(seconds=1))
-    drain(group, 0)
+    with live_holder("stalled"):
+        ConsumerPartition.objects.update(leased_by="stalled", leased_until=datetime.now(UTC) + timedelta(seconds=60))
+        event_id = received("A-2")
+        assert drain(group, 0) is Drained.BUSY
+        assert not ProcessedEvent.objects.filter(event_id=event_id).exists()
+        ConsumerPartition.objects.update(leased_until=datetime.now(UTC) - timedelta(seconds=1))
+        drain(group, 0)
     assert ProcessedEvent.objects.filter(event_id=event_id).exists()
 
 

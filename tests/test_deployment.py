@@ -232,3 +232,13 @@ def test_the_procfile_under_honcho_settles_an_order_and_stops_whole():
                 assert living_members(int(pid)) == [], f"{name}'s processes outlived honcho"
             assert "SIGKILL" not in log, log[-6000:]  # every process stopped when asked
             assert "Using worker: gthread" in log  # gunicorn.conf.py's (gunicorn's own default is sync)
+
+
+def test_every_variable_the_settings_read_is_in_the_readme_s_table():
+    settings_source = (ROOT / "shopsite" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_source))
+    read |= set(re.findall(r'environ(?:\.get)?[\[(]\s*"([A-Z_]+)"', settings_source))
+    table = {row.split("|")[1] for row in (ROOT / "README.md").read_text().splitlines() if row.startswith("| `")}
+    listed = set(re.findall(r"`([A-Z_]+)`", " ".join(table)))
+    assert len(read) > 40
+    assert sorted(read - listed) == []

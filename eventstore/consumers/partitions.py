@@ -37,7 +37,7 @@ def lease_length() -> timedelta:
     """How long a runner that stops renewing its lease (paused, hung) keeps its partition
     (PARTITION_LEASE_SECONDS, 15 s). On PostgreSQL one whose process or connection died loses it at
     once (`eventstore.leases`)."""
-    return timedelta(seconds=getattr(settings, "PARTITION_LEASE_SECONDS", 15))
+    return timedelta(seconds=settings.PARTITION_LEASE_SECONDS)
 
 
 def partitions() -> int:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -34,8 +35,13 @@ from eventstore.store import START, Checkpoint, EventStore, RecordedEvent
 
 logger = logging.getLogger("eventstore.projections")
 
-#: A runner that stops renewing its lease (its worker died) loses it after this long.
-LEASE = timedelta(seconds=30)
+
+def lease_length() -> timedelta:
+    """How long a runner that stops renewing its lease (paused, hung) keeps it; one whose session
+    ended loses it at once on PostgreSQL (eventstore/leases.py)."""
+    return timedelta(seconds=settings.PROJECTOR_LEASE_SECONDS)
+
+
 #: How long a rebuild waits for an ordinary run to let the projector go.
 REBUILD_WAIT_SECONDS = 30.0
 _REBUILD = "rebuild:"
@@ -251,7 +257,7 @@ def _apply(
             progress(done)
         if failed is not None:
             (projector, event, error) = failed
-            if recorded := failures.record(projector.name, holder, event=event, error=error, length=LEASE):
+            if recorded := failures.record(projector.name, holder, event=event, error=error, length=lease_length()):
                 applied.failed[projector.name] = recorded
                 _log_failure(projector, recorded, error)
             going.remove(projector)
@@ -291,7 +297,7 @@ def _commit(
                 position=checkpoint.position,
             ),
             holder,
-            length=LEASE,
+            length=lease_length(),
             transaction_id=last.transaction_id,
             position=last.position,
             **failures.CLEARED,
@@ -336,7 +342,7 @@ def _lease(projector: Projector, holder: str, *, due_only: bool = False) -> bool
     rows = ProjectorState.objects.filter(name=projector.name)
     if due_only:
         rows = rows.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=datetime.now(UTC)))
-    return leases.take(rows, holder, length=LEASE)
+    return leases.take(rows, holder, length=lease_length())
 
 
 def _release(projector: Projector, holder: str) -> None:

@@ -27,7 +27,7 @@ from eventstore.models import ProjectorState
 from eventstore.projections import failures
 from eventstore.projections.failures import Failure
 from eventstore.projections.projectors import Projector
-from eventstore.projections.runner import LEASE, _lease, _release
+from eventstore.projections.runner import _lease, _release, lease_length
 from eventstore.projections.transport import request_run
 from eventstore.store import ANY, EventStore, NewEvent
 
@@ -110,7 +110,7 @@ def _skip(projector: Projector, holder: str, *, reason: str, user: str, event_id
                 name=projector.name, transaction_id=state.transaction_id, position=state.position
             ),
             holder,
-            length=LEASE,
+            length=lease_length(),
             transaction_id=event.transaction_id,
             position=event.position,
             **failures.CLEARED,

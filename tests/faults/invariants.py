@@ -28,8 +28,8 @@ from orders.models import OrderSummary
 from tests.flows import read_model_tables, shows_what_the_rules_give, streams
 from tests.waiting import wait_until
 
-#: Seconds a fault test waits for the pipeline to settle after the fault: a dead worker's
-#: partition lease (15 s) and projector lease (30 s) must run out first.
+#: Seconds a fault test waits for the pipeline to settle after the fault: on SQLite a dead
+#: worker's partition lease (15 s) and projector lease (30 s) must run out first.
 SETTLE_TIMEOUT = 90
 
 

@@ -2,8 +2,8 @@
 effect applied once. R8: a whole worker is SIGKILLed with a task in hand: another worker delivers
 everything; nothing is lost.
 
-Both faults strike at once, in one load, because each costs the same wait: a killed drain's
-partition stays leased for 15 s, while beat's sweep asks again every second. Two handlers are
+Both faults strike at once, in one load. On PostgreSQL a killed drain's partition is free as its
+session ends and beat's sweep asks again every second; on SQLite its lease runs out (15 s). Two handlers are
 caught in the middle by the slow payment provider (`tok_slow`: its first charge waits, after
 marking which process and which Celery task hold it), in two orders placed in different billing
 partitions, so two of the three workers (one pool process each) have one in hand at the same time.
