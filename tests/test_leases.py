@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 T = TypeVar("T")
 LENGTH = timedelta(seconds=60)
-on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="session locks are PostgreSQL's")
+on_postgresql = pytest.mark.postgresql  # session locks are PostgreSQL's: deselected on SQLite (tests/conftest.py)
 
 
 class Session:

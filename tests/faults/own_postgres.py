@@ -131,11 +131,12 @@ def postgres_server(bindir: Path) -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def own_postgres(request) -> Iterator[PostgresServer]:
-    """A PostgreSQL server of the test's own, its database `shop` migrated; skips where the
-    PostgreSQL server's programs are not installed. The server's log goes to stderr when the test fails."""
+    """A PostgreSQL server of the test's own, its database `shop` migrated; it fails, saying what
+    is missing, where the PostgreSQL server's programs are not installed (a skip would pass
+    unseen). The server's log goes to stderr when the test fails."""
     bindir = postgres_bindir()
     if bindir is None:
-        pytest.skip("no PostgreSQL server programs (initdb, pg_ctl): pg_config --bindir, /usr/lib/postgresql/*/bin")
+        pytest.fail("no PostgreSQL server programs (initdb, pg_ctl): pg_config --bindir, /usr/lib/postgresql/*/bin")
     with postgres_server(bindir) as server:
         manage("migrate", "--noinput", env=site_environment(DATABASE_URL=server.url()), timeout=300)
         failures = request.session.testsfailed
