@@ -133,6 +133,10 @@ def test_the_failing_projector_and_its_skip_fit_a_laptop_and_a_phone(failing, pa
     page.get_by_label("Reason (required)").fill("Test order with a made-up currency.")
     page.get_by_role("button", name="Yes, skip event", exact=False).click()
     expect(page.locator(".messagelist")).to_contain_text("Skipped event")
+    # Measured with the page's own refresh off: a reload every 10 s caught mid-measure is a page
+    # whose stylesheet has not arrived yet.
+    page.goto(f"{site_url}{PAGE}?refresh=off")
+    expect(page.locator("#projectors")).to_be_visible()
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         assert_no_sideways_scroll(page)
