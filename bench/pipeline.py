@@ -34,7 +34,6 @@ from datetime import datetime
 import _harness as harness
 import _loadgen
 import psycopg
-import redis
 
 from tests.flows import web_order
 from tests.serving import Site, site_environment
@@ -156,15 +155,11 @@ def latency(url: str, site: Site, key: str, *, seconds: float) -> list[float]:
 
 def main(args: argparse.Namespace) -> harness.Ratio:
     count, latency_seconds = (200, 4.0) if args.quick else (3000, 30.0)  # quick: a smoke test
-    for url in (BROKER, CACHE):
-        redis.Redis.from_url(url).flushdb()
-    with harness.scratch_django("shop_bench_pipeline") as url:
+    with harness.pipeline_services(BROKER, CACHE) as services, harness.scratch_django("shop_bench_pipeline") as url:
         key = harness.create_partner("bench", sources="web")
         env = site_environment(
             DATABASE_URL=url,
-            CELERY_BROKER_URL=BROKER,
-            CACHE_URL=CACHE,
-            PARTNER_KEY_CACHE_SECONDS="5",
+            **services,
             **{name: os.environ[name] for name in ("CONSUMER_PARTITIONS",) if name in os.environ},
         )
         with harness.gunicorn(env, ("--workers=2", "--threads=2")) as site:
@@ -172,8 +167,6 @@ def main(args: argparse.Namespace) -> harness.Ratio:
             with ExitStack() as stack:
                 harness.start_workers(stack, env, ("Lw0", "Lw1"))
                 latencies = latency(url, site, key, seconds=latency_seconds)
-    for url_ in (BROKER, CACHE):
-        redis.Redis.from_url(url_).flushdb()
 
     concurrency = harness.WORKER_CONCURRENCY
     print(f"a. a backlog of orders, settled by Celery workers ({concurrency} pool processes each)")

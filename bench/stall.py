@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import _harness as harness
 import _loadgen
 import psycopg
-import redis
 
 from tests.flows import web_order
 from tests.serving import site_environment
@@ -218,17 +217,14 @@ def main(args: argparse.Namespace) -> harness.Ratio:
     # quick: the pause still outlasts the idle-in-transaction timeout; the last case's backlog is not waited for long
     seconds, pause_seconds, tries, settle = (3.0, 7.0, 40, 3.0) if args.quick else (20.0, 45.0, 300, 120.0)
     began = time.monotonic()
-    for url in (BROKER, CACHE):
-        redis.Redis.from_url(url).flushdb()
     markers = tempfile.TemporaryDirectory(prefix="stall-markers-")
     idle_timeout = os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT")
-    with markers, harness.scratch_django("shop_bench_stall") as url:
+    services = harness.pipeline_services(BROKER, CACHE)
+    with markers, services as redis_env, harness.scratch_django("shop_bench_stall") as url:
         key = harness.create_partner("bench", sources="web")
         env = site_environment(
             DATABASE_URL=url,
-            CELERY_BROKER_URL=BROKER,
-            CACHE_URL=CACHE,
-            PARTNER_KEY_CACHE_SECONDS="5",
+            **redis_env,
             BILLING_PAYMENT_GATEWAY="tests.faults.slow_payments.SlowPaymentGateway",
             FAULT_MARKERS=markers.name,
             SLOW_CHARGE_SECONDS=str(SLOW_SECONDS),
@@ -255,8 +251,6 @@ def main(args: argparse.Namespace) -> harness.Ratio:
                 fault=NoFault(), **common,
             )  # fmt: skip
             cases = [no_fault_, slow, paused_]
-    for url_ in (BROKER, CACHE):
-        redis.Redis.from_url(url_).flushdb()
 
     timeout = idle_timeout if idle_timeout is not None else "5, the default"
     print(

@@ -337,6 +337,11 @@ def on_commit_of_appends(listener: Callable[[list[Appended]], None]) -> None:
         _commit_listeners.append(listener)
 
 
+def commit_listeners() -> tuple[Callable[[list[Appended]], None], ...]:
+    """The listeners `on_commit_of_appends` registered, in the order they are called."""
+    return tuple(_commit_listeners)
+
+
 def _announce(written: list[Appended]) -> None:
     for listener in _commit_listeners:
         listener(written)

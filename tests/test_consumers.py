@@ -25,7 +25,7 @@ from eventstore.consumers.partitions import drain_requested_key
 from eventstore.models import ConsumerPartition, Delivery, ParkedMessage, ProcessedEvent
 from eventstore.store import ANY, NO_STREAM, EventStore, NewEvent, WrongExpectedVersion, caused_by
 from tests.connection_cuts import terminate_own_connection
-from tests.test_leases import live_holder
+from tests.leasing import live_holder
 from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)

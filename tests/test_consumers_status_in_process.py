@@ -13,7 +13,7 @@ from eventstore.consumers.partitions import settle_checkpoints
 from eventstore.models import ConsumerPartition, Event
 from eventstore.store import START, Checkpoint
 from tests.flows import web_order
-from tests.test_leases import live_holder
+from tests.leasing import live_holder
 from tests.threads import TIMEOUT
 from tests.waiting import wait_until
 

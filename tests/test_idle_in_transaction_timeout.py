@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from eventstore.consumers import ConsumerGroup, handle
 from eventstore.models import Delivery, ProcessedEvent
 from eventstore.store import EventStore
+from tests.connection_cuts import backend_pid
 from tests.flows import placed
 from tests.waiting import wait_until
 
@@ -31,12 +32,6 @@ SHORT = "200ms"  # set on the session under test, so that the test does not wait
 def show_timeout() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW idle_in_transaction_session_timeout")
-        return cursor.fetchone()[0]
-
-
-def backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
 
 

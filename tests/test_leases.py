@@ -18,6 +18,7 @@ from eventstore.models import ProjectorState
 from orders.models import SalesByDay
 from orders.projections import SalesByDayProjector
 from tests.flows import placed
+from tests.leasing import live_holder
 from tests.threads import TIMEOUT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,22 +51,6 @@ def another_session() -> Iterator[Session]:
             yield session
         finally:
             session.close()
-
-
-@contextmanager
-def live_holder(holder: str) -> Iterator[None]:
-    """`holder`, written straight into a row by a test, is a runner whose session lives on (paused
-    or hung): on PostgreSQL its lock is held, in this test's session, until the block ends."""
-    if not leases.session_locks():
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [leases.LOCK_CLASS, holder])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [leases.LOCK_CLASS, holder])
 
 
 def rows(name: str = "leased"):

@@ -98,7 +98,7 @@ def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
     holder = leases.new_holder()
     # A failing projector is not tried again before its backoff ends: the lease is not taken, so
     # the runs every commit asks for meanwhile end here, having written nothing.
-    if not _lease(projector, holder, due_only=True):
+    if not lease(projector, holder, due_only=True):
         if failures.backing_off(ProjectorState.objects.filter(name=projector.name).first()):
             wakeups.started(requested)
             return Ran.BACKING_OFF
@@ -112,7 +112,7 @@ def _run(projector: Projector, *, seconds: float, batch: int) -> Ran:
         logger.warning("%s: the lease ran out during a batch; another runner goes on.", projector.name)
         return Ran.BUSY
     finally:
-        _release(projector, holder)
+        release(projector, holder)
     if applied.failed:
         return Ran.FAILED
     return Ran.MORE if applied.more or wakeups.asked_meanwhile(requested) else Ran.CAUGHT_UP
@@ -158,7 +158,7 @@ def rebuild(
             )
     finally:
         for projector in taken:
-            _release(projector, holder)
+            release(projector, holder)
     # Commits while it ran found the projectors taken and left their runs to it: what they brought
     # after its last read is applied now (with a broker, beat's sweep would; without one, nothing).
     for projector in projectors:
@@ -215,7 +215,7 @@ def run_requested_key(name: str) -> str:
 
 def _lease_for_rebuild(projector: Projector, holder: str) -> None:
     deadline = time.monotonic() + REBUILD_WAIT_SECONDS
-    while not _lease(projector, holder):
+    while not lease(projector, holder):
         if is_rebuild(leases.holder(ProjectorState.objects.get(name=projector.name))):
             raise RebuildRunning(projector.name)
         if time.monotonic() > deadline:
@@ -334,7 +334,7 @@ def _log_failure(projector: Projector, failed: Failure, error: Exception) -> Non
     )
 
 
-def _lease(projector: Projector, holder: str, *, due_only: bool = False) -> bool:
+def lease(projector: Projector, holder: str, *, due_only: bool = False) -> bool:
     """Whether `holder` now holds the projector (`due_only`: not if it is failing and its next
     attempt is not due; a rebuild or a skip takes it all the same)."""
     # get_or_create takes a concurrent creation in its stride (it reads the other's row).
@@ -345,7 +345,7 @@ def _lease(projector: Projector, holder: str, *, due_only: bool = False) -> bool
     return leases.take(rows, holder, length=lease_length())
 
 
-def _release(projector: Projector, holder: str) -> None:
+def release(projector: Projector, holder: str) -> None:
     leases.release(ProjectorState.objects.filter(name=projector.name), holder)
 
 

@@ -27,7 +27,7 @@ from eventstore.models import ProjectorState
 from eventstore.projections import failures
 from eventstore.projections.failures import Failure
 from eventstore.projections.projectors import Projector
-from eventstore.projections.runner import _lease, _release, lease_length
+from eventstore.projections.runner import lease, lease_length, release
 from eventstore.projections.transport import request_run
 from eventstore.store import ANY, EventStore, NewEvent
 
@@ -66,12 +66,12 @@ def skip_failed_event(projector: Projector, *, reason: str, user: str, event_id:
         raise SkipRefused(f"The reason is longer than {MAX_REASON_LENGTH} characters.")
     holder = leases.new_holder("skip:")
     # A runner trying the event right now holds it for a moment: the skip does not wait for it.
-    if not _lease(projector, holder):
+    if not lease(projector, holder):
         raise SkipRefused(f"{projector.name} is running now: try the skip again in a moment.")
     try:
         skipped = _skip(projector, holder, reason=reason, user=user, event_id=event_id)
     finally:
-        _release(projector, holder)
+        release(projector, holder)
     request_run(projector)
     return skipped
 

@@ -33,6 +33,11 @@ class ProjectorStatus(lag.Shown):
     def failing(self) -> bool:
         return self.failure is not None
 
+    @property
+    def failed_attempts(self) -> int:
+        """Attempts in a row that failed on the event it stopped at; 0 when not failing."""
+        return self.failure.failures if self.failure else 0
+
 
 def status(projector: Projector) -> ProjectorStatus:
     state = ProjectorState.objects.filter(name=projector.name).first()

@@ -69,7 +69,6 @@ class StoreCollector(Collector):
         yield up
         yield from _gauges(_GROUP_GAUGES, "group", groups)
         yield from _gauges(_PROJECTOR_GAUGES, "projector", projectors)
-        yield from _projector_failures(projectors)
         yield GaugeMetricFamily(
             "shop_unroutable_messages", "Messages stored that no component takes (applies unknown).", unroutable
         )
@@ -95,35 +94,24 @@ _PROJECTOR_GAUGES = {
         "lag_seconds",
         "Age of the oldest event of the projector's types after its checkpoint.",
     ),
-}
-
-
-def _projector_failures(statuses: list) -> Iterator[Metric]:
-    """Whether each projector is failing (0/1), and for how many attempts in a row. Which event and
-    which error are on its row (the admin, `projections status`, /healthz): labels of that would
-    make a new series per event."""
-    failing = GaugeMetricFamily(
-        "shop_projector_failing",
+    # Which event and which error are on its row (the admin, `projections status`, /healthz):
+    # labels of those would make a new series per event.
+    "shop_projector_failing": (
+        "failing",
         "1 if the projector's code failed on an event and it stopped before it (its row says which), else 0.",
-        labels=["projector"],
-    )
-    attempts = GaugeMetricFamily(
-        "shop_projector_failed_attempts",
+    ),
+    "shop_projector_failed_attempts": (
+        "failed_attempts",
         "Attempts in a row that failed on the event the projector stopped at (0 when not failing).",
-        labels=["projector"],
-    )
-    for status in statuses:
-        failing.add_metric([status.name], 1 if status.failing else 0)
-        attempts.add_metric([status.name], status.failure.failures if status.failing else 0)
-    yield failing
-    yield attempts
+    ),
+}
 
 
 def _gauges(gauges: dict[str, tuple[str, str]], label: str, statuses: list) -> Iterator[Metric]:
     for name, (field, help_text) in gauges.items():
         family = GaugeMetricFamily(name, help_text, labels=[label])
         for status in statuses:
-            family.add_metric([status.name], getattr(status, field))
+            family.add_metric([status.name], float(getattr(status, field)))
         yield family
 
 

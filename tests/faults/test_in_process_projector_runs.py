@@ -27,7 +27,7 @@ def commit_before_letting_go(monkeypatch):
     commits an OrderPlaced (whose own run, after its commit, finds sales_by_day taken)."""
 
     def arrange(order_id: str, *, by_a_rebuild: bool) -> list[str]:
-        release, committed = runner._release, []
+        release, committed = runner.release, []
 
         def release_after_another_commit(projector, holder: str) -> None:
             if projector.name == "sales_by_day" and holder.startswith("rebuild:") is by_a_rebuild and not committed:
@@ -35,7 +35,7 @@ def commit_before_letting_go(monkeypatch):
                 in_threads(1, lambda _: placed(order_id))
             release(projector, holder)
 
-        monkeypatch.setattr(runner, "_release", release_after_another_commit)
+        monkeypatch.setattr(runner, "release", release_after_another_commit)
         return committed
 
     return arrange
