@@ -1,8 +1,5 @@
-"""Raw shop-input messages and other components' events -> returns commands. The two messages'
-shapes are in docs/design.md 6.8; content that can never become a command is parked
-(`PermanentFailure`, with the reason). Shipping's ShipmentDelivered is read as raw JSON."""
-
-from __future__ import annotations
+"""Raw shop-input messages and shipping's events -> returns commands and facts (docs/design.md 6.8).
+Content that can never become a command is parked (`PermanentFailure`, with the reason)."""
 
 from typing import Any
 
@@ -25,9 +22,9 @@ def command_for_message(message: Any) -> RequestReturn | ReceiveReturn:
     return ReceiveReturn(order_id=order_id)
 
 
-def delivered_order_id(data: dict[str, Any]) -> str:
-    """ShipmentDelivered: {"order_id"}."""
-    return data["order_id"]
+def delivered(shipment_events: list[Any]) -> bool:
+    """Whether shipping's events of an order (`shipment-{order_id}`) say the goods reached the customer."""
+    return any(event.event_type == "ShipmentDelivered" for event in shipment_events)
 
 
 def _text(body: dict[str, Any], name: str, longest: int) -> str:

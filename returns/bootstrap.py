@@ -1,7 +1,5 @@
 """What the returns reactions are given, built in one place (a test builds its own)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from eventstore.repository import Repository
@@ -13,7 +11,8 @@ from .domain import Return
 @dataclass(frozen=True)
 class Dependencies:
     returns: Repository[Return]
+    store: EventStore  # for shipping's stream of an order: was it delivered?
 
 
 def build() -> Dependencies:
-    return Dependencies(returns=Repository(Return, store=EventStore()))
+    return Dependencies(returns=Repository(Return, store=EventStore()), store=EventStore())

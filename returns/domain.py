@@ -1,8 +1,6 @@
 """The return of one delivered order: asked for, refused when it cannot be, received when the goods
 come back (docs/design.md 6.8). Its id is the order id: its stream is `return-{order_id}`."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from eventstore.aggregate import Aggregate
@@ -47,25 +45,17 @@ class ReturnNotRequested(Exception):
 class Return(Aggregate):
     category = "return"
     event_types = (ReturnRequested, ReturnRejected, ReturnReceived)
+    status: str | None = None
 
-    def __init__(self, aggregate_id: str) -> None:
-        super().__init__(aggregate_id)
-        self.status: str | None = None
-
-    @property
-    def rejection(self) -> str | None:
-        """The reason of the refusal this decision recorded, if it recorded one."""
-        return next((e.reason for e in self.pending_events() if isinstance(e, ReturnRejected)), None)
-
-    def request(self, command: RequestReturn, *, delivered: bool) -> None:
-        """`delivered`: whether the goods reached the customer, which the return does not know itself."""
-        if self.status == RECEIVED:
-            self.record(ReturnRejected(self.id, ALREADY_RETURNED_REASON))
-        elif self.status is None and not delivered:
-            self.record(ReturnRejected(self.id, NOT_DELIVERED_REASON))
-        elif self.status is None:
+    def request(self, command: RequestReturn, *, delivered: bool) -> str | None:
+        """The reason of the refusal, if refused. `delivered`: whether the goods reached the customer."""
+        if self.status is None and delivered:
             self.record(ReturnRequested(self.id, command.reason))
-        # Requested already: asking again changes nothing.
+        elif self.status != REQUESTED:  # asking again while the goods are on their way changes nothing
+            refusal = ALREADY_RETURNED_REASON if self.status == RECEIVED else NOT_DELIVERED_REASON
+            self.record(ReturnRejected(self.id, refusal))
+            return refusal
+        return None
 
     def receive(self, command: ReceiveReturn) -> None:
         if self.status is None:
@@ -74,8 +64,5 @@ class Return(Aggregate):
             self.record(ReturnReceived(self.id))
 
     def apply(self, event: object) -> None:
-        match event:
-            case ReturnRequested():
-                self.status = REQUESTED
-            case ReturnReceived():
-                self.status = RECEIVED
+        if isinstance(event, ReturnRequested | ReturnReceived):
+            self.status = REQUESTED if isinstance(event, ReturnRequested) else RECEIVED

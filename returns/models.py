@@ -1,16 +1,6 @@
 from django.db import models
 
 
-class DeliveredOrder(models.Model):
-    """The orders shipping delivered (ShipmentDelivered): what a request is decided on."""
-
-    order_id = models.CharField(primary_key=True, max_length=100)
-    delivered_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.order_id
-
-
 class ReturnRow(models.Model):
     """Read model: one row per order's return, written by its projector only."""
 

@@ -1,7 +1,5 @@
 """The returns read model: one row per order's return, folded from its events."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from eventstore.projections import RowProjector

@@ -1,7 +1,5 @@
 """The returns consumer group: customers' requests and the warehouse's receipts become returns
-commands; deliveries feed the local cache a request is decided on."""
-
-from __future__ import annotations
+commands. Whether an order was delivered is read from shipping's stream of it in the log."""
 
 from eventstore import consumers
 from eventstore.consumers import Processed, Rejected, Waiting
@@ -10,7 +8,6 @@ from eventstore.store import RecordedEvent, caused_by
 from . import adapters, bootstrap, service
 from .bootstrap import Dependencies
 from .domain import ReceiveReturn, ReturnNotRequested
-from .models import DeliveredOrder
 
 
 def on_shop_data_received(event: RecordedEvent, deps: Dependencies) -> Processed | Rejected:
@@ -21,23 +18,12 @@ def on_shop_data_received(event: RecordedEvent, deps: Dependencies) -> Processed
         except ReturnNotRequested as early:
             raise Waiting(str(early)) from early  # the request may be in hand still; then parked
         return Processed(subject=command.order_id)
-    delivered = DeliveredOrder.objects.filter(order_id=command.order_id).exists()
-    if not delivered:
-        # The delivery may have come before the request and not be handled yet: decide after it.
-        consumers.wait_for_earlier(GROUP, event)
+    # A delivery before the request is in the log: the request is read once all before it committed.
+    delivered = adapters.delivered(deps.store.read_stream(f"shipment-{command.order_id}"))
     refused = service.request_return(command, returns=deps.returns, delivered=delivered, metadata=caused_by(event))
     return Processed(subject=command.order_id) if refused is None else Rejected(refused, subject=command.order_id)
 
 
-def on_shipment_delivered(event: RecordedEvent, deps: Dependencies) -> None:
-    # A repeat changes nothing (ignore_conflicts).
-    delivered = DeliveredOrder(order_id=adapters.delivered_order_id(event.data), delivered_at=event.recorded_at)
-    DeliveredOrder.objects.bulk_create([delivered], ignore_conflicts=True)
-
-
 GROUP = consumers.reacting(
-    "returns",
-    {"ShopDataReceived": on_shop_data_received, "ShipmentDelivered": on_shipment_delivered},
-    dependencies=bootstrap.build,
-    applies="return",
+    "returns", {"ShopDataReceived": on_shop_data_received}, dependencies=bootstrap.build, applies="return"
 )

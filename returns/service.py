@@ -1,7 +1,5 @@
 """One function per returns command: load the order's return, decide, save with the expected version."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from eventstore.repository import Repository
@@ -12,12 +10,10 @@ from .domain import ReceiveReturn, RequestReturn, Return
 def request_return(
     command: RequestReturn, *, returns: Repository[Return], delivered: bool, metadata: dict[str, Any]
 ) -> str | None:
-    """The reason the return was refused, or None."""
     aggregate = returns.load(command.order_id)
-    aggregate.request(command, delivered=delivered)
-    refused = aggregate.rejection
+    refusal = aggregate.request(command, delivered=delivered)
     returns.save(aggregate, metadata=metadata)
-    return refused
+    return refusal
 
 
 def receive_return(command: ReceiveReturn, *, returns: Repository[Return], metadata: dict[str, Any]) -> None:

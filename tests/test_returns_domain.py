@@ -31,15 +31,14 @@ def test_the_return_of_an_order_lives_in_the_stream_named_by_the_order_id():
 
 def test_a_delivered_order_can_be_returned_with_the_customers_reason():
     aggregate = given()
-    aggregate.request(REQUEST, delivered=True)
-    assert (aggregate.pending_events(), aggregate.rejection) == ([REQUESTED], None)
+    assert aggregate.request(REQUEST, delivered=True) is None
+    assert aggregate.pending_events() == [REQUESTED]
 
 
 def test_an_order_not_delivered_is_refused_and_may_be_asked_again_once_delivered():
     aggregate = given()
-    aggregate.request(REQUEST, delivered=False)
+    assert aggregate.request(REQUEST, delivered=False) == NOT_DELIVERED_REASON
     assert aggregate.pending_events() == [ReturnRejected("o-1", NOT_DELIVERED_REASON)]
-    assert aggregate.rejection == NOT_DELIVERED_REASON
     later = given(ReturnRejected("o-1", NOT_DELIVERED_REASON))
     later.request(REQUEST, delivered=True)
     assert later.pending_events() == [REQUESTED]
@@ -47,13 +46,13 @@ def test_an_order_not_delivered_is_refused_and_may_be_asked_again_once_delivered
 
 def test_asking_again_while_the_return_is_on_its_way_records_nothing():
     aggregate = given(REQUESTED)
-    aggregate.request(RequestReturn("o-1", "changed my mind"), delivered=True)
+    assert aggregate.request(RequestReturn("o-1", "changed my mind"), delivered=True) is None
     assert aggregate.pending_events() == []
 
 
 def test_an_order_returned_already_is_refused():
     aggregate = given(REQUESTED, RECEIVED)
-    aggregate.request(REQUEST, delivered=True)
+    assert aggregate.request(REQUEST, delivered=True) == ALREADY_RETURNED_REASON
     assert aggregate.pending_events() == [ReturnRejected("o-1", ALREADY_RETURNED_REASON)]
 
 
